@@ -36,8 +36,14 @@ class Metrics:
     def present(self) -> bool:
         return any(
             v is not None
-            for v in (self.time, self.time_seconds, self.cost, self.cost_usd, self.errors,
-                      self.interruptions)
+            for v in (
+                self.time,
+                self.time_seconds,
+                self.cost,
+                self.cost_usd,
+                self.errors,
+                self.interruptions,
+            )
         )
 
 
@@ -82,7 +88,7 @@ class StartRequest:
 
     prompt_id: str
     url_map: Mapping[str, str]
-    template_args: Mapping[str, str] | None
+    template_args: Mapping[str, Any] | None
     idempotency_key: str
     # Optional `{repository, pullRequest, sha}` for supersession on servers that read it.
     context: Mapping[str, Any] | None = None
