@@ -1,0 +1,13 @@
+"""The self-hosted evals server: `evals-action serve` and `evals-action demo`.
+
+Layers, top to bottom (an arrow only points down):
+
+    cli.py (click only at import time)
+      → app.py (Starlette routes, auth, long polling)  → pages.py (jinja2 pages)
+      → runner.py (drives rollouts in threads)         → grading.py (checks → report)
+      → store.py (SQLite: migrations, WAL)              → keys.py (bearer keys, hashed)
+      → config.py (prompts from TOML)
+
+Nothing on the action's path imports this package; it needs the `server` extra
+(Starlette and uvicorn). Importing `evals_action.server` itself is free.
+"""
