@@ -4,8 +4,8 @@
     ├── ConfigError             exit 2: bad input; carries every problem found (one line each)
     ├── APIError                a remote system (evals API, rollout service, GitHub) failed us
     │   ├── TransientAPIError   5xx, 429, network errors, timeouts: retried with backoff
-    │   ├── ClientAPIError      other 4xx: fatal after three in a row
-    │   └── FatalAPIError       401, 403, 404, malformed bodies: fatal at once
+    │   ├── ClientAPIError      other 4xx, unreadable bodies: fatal after three in a row
+    │   └── FatalAPIError       401, 403, 404, missing required fields: fatal at once
     ├── GitHubError             a GitHub write or lookup failed (message names the call)
     └── Cancelled               SIGINT/SIGTERM arrived; the status is set to `error` first
 
@@ -60,11 +60,11 @@ class TransientAPIError(APIError):
 
 
 class ClientAPIError(APIError):
-    """A 4xx other than 401/403/404: fatal after three in a row while polling."""
+    """A 4xx other than 401/403/404, or a body we cannot read: fatal after three in a row."""
 
 
 class FatalAPIError(APIError):
-    """Not worth retrying: authentication, permission, not found, or a body we cannot read."""
+    """Not worth retrying: authentication, permission, not found, a required field missing."""
 
 
 class GitHubError(EvalsActionError):

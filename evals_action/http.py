@@ -1,0 +1,154 @@
+"""JSON over HTTP with `requests`, and the one place its errors become ours.
+
+`send` performs one request (never retries: timing belongs to `polling`) and classifies every
+outcome: 2xx is returned; 5xx, 429, resets and timeouts raise `TransientAPIError` carrying the
+server's `Retry-After`; 401/403/404 raise `FatalAPIError`; other 4xx raise `ClientAPIError`.
+Messages name the call, the status and the URL, and never contain a secret.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+
+from evals_action import __version__, errors
+
+USER_AGENT = f"evals-action/{__version__}"
+# (connect, read) seconds. Every call has both.
+DEFAULT_TIMEOUT = (10.0, 30.0)
+
+
+def new_session() -> requests.Session:
+    session = requests.Session()
+    session.headers["User-Agent"] = USER_AGENT
+    session.headers["Accept"] = "application/json"
+    return session
+
+
+def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP-date."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - now())
+
+
+def send(
+    session: requests.Session,
+    *,
+    method: str,
+    url: str,
+    what: str,
+    headers: Mapping[str, str] | None = None,
+    body: Any = None,
+    params: Mapping[str, Any] | None = None,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    fatal_statuses: frozenset[int] = frozenset({401, 403, 404}),
+) -> requests.Response:
+    """One request; returns a 2xx response or raises from `errors`."""
+    try:
+        response = session.request(
+            method,
+            url,
+            headers=dict(headers or {}),
+            json=body,
+            params=params,
+            timeout=timeout,
+            allow_redirects=False,
+        )
+    except requests.Timeout as exc:
+        raise errors.TransientAPIError(f"{what}: timed out ({_where(url)})") from exc
+    except requests.ConnectionError as exc:
+        raise errors.TransientAPIError(
+            f"{what}: connection failed ({_where(url)}): {_reason(exc)}"
+        ) from exc
+    except requests.RequestException as exc:
+        raise errors.TransientAPIError(
+            f"{what}: request failed ({_where(url)}): {_reason(exc)}"
+        ) from exc
+    status = response.status_code
+    if 200 <= status < 300:
+        return response
+    detail = error_detail(response)
+    message = f"{what}: HTTP {status} from {_where(url)}" + (f": {detail}" if detail else "")
+    if status == 429 or status >= 500:
+        raise errors.TransientAPIError(
+            message,
+            status=status,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if status in fatal_statuses:
+        raise errors.FatalAPIError(message + _hint(status), status=status)
+    raise errors.ClientAPIError(message, status=status)
+
+
+def json_body(response: requests.Response, *, what: str) -> Any:
+    """The response's JSON, or `ClientAPIError` (fatal after three in a row) when it is not JSON."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        snippet = response.text[:80].replace("\n", " ")
+        raise errors.ClientAPIError(
+            f"{what}: the server sent a body that is not JSON (HTTP {response.status_code}, "
+            f"starts {json.dumps(snippet)})",
+            status=response.status_code,
+        ) from exc
+
+
+def error_detail(response: requests.Response, *, limit: int = 300) -> str:
+    """A short, one-line description of an error body (`error`/`message` field, else text)."""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict):
+        for key in ("error", "message", "detail"):
+            if isinstance(data.get(key), str):
+                return one_line(data[key], limit=limit)
+    return one_line(response.text or "", limit=limit)
+
+
+def one_line(text: str, *, limit: int) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+
+
+def _where(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    for marker in (
+        "Connection refused",
+        "Connection reset",
+        "Name or service not known",
+        "RemoteDisconnected",
+        "Connection aborted",
+    ):
+        if marker in text:
+            return marker
+    return type(exc).__name__
+
+
+def _hint(status: int) -> str:
+    if status == 401:
+        return " (check the api-key: it is missing, wrong or revoked)"
+    if status == 403:
+        return " (the api-key is not allowed to do this)"
+    return " (check the URL and the id)"
