@@ -1,0 +1,151 @@
+"""Waiting for a run: retry timing as pure functions, and the loop that uses them.
+
+Timing rules (contract §4):
+- between polls sleep `interval × U(0.9, 1.1)`, never past the deadline; a success resets backoff;
+- after 5xx, 429, network errors and timeouts the backoff doubles, capped at 60 s;
+- `Retry-After` replaces the computed delay, capped at 60 s and at the deadline, and jitter never
+  makes the wait shorter than it;
+- 401/403/404 end the wait at once; other 4xx (and unreadable bodies) after three in a row;
+- `completed` with neither report nor failure reason gets up to three grace polls 5 s apart;
+- the start POST is retried up to 3 times, waiting 1, 2, 4 s (or Retry-After).
+
+The exponential sequence comes from `backoff.expo`; the rest is arithmetic here, so tests assert
+exact delays by passing a fixed `rand`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Callable
+
+from evals_action import errors, models
+from evals_action.backends import base
+
+MAX_DELAY = 60.0
+JITTER = (0.9, 1.1)
+START_ATTEMPTS = 4  # the first try plus three retries
+GRACE_POLLS = 3
+GRACE_DELAY = 5.0
+CLIENT_ERRORS_FATAL_AFTER = 3
+
+Rand = Callable[[float, float], float]
+
+
+def expo_delays(*, base_delay: float, count: int) -> list[float]:
+    """`count` delays doubling from `base_delay`, capped at `MAX_DELAY` (backoff's generator)."""
+    import backoff
+
+    gen = backoff.expo(base=2, factor=base_delay, max_value=MAX_DELAY)
+    next(gen)  # backoff's generators are primed with a first `send(None)`
+    return list(itertools.islice(gen, count))
+
+
+def poll_delay(
+    *, interval: float, failures: int, retry_after: float | None, remaining: float, rand: Rand
+) -> float:
+    """Seconds to sleep before the next poll."""
+    if retry_after is not None:
+        floor = min(retry_after, MAX_DELAY)
+        delay = min(floor * rand(1.0, JITTER[1]), max(MAX_DELAY, floor))
+        delay = max(delay, floor)
+    else:
+        base_delay = expo_delays(base_delay=interval, count=failures + 1)[-1]
+        delay = min(base_delay, MAX_DELAY) * rand(*JITTER)
+    return max(0.0, min(delay, remaining))
+
+
+def start_delay(*, attempt: int, retry_after: float | None) -> float:
+    """Seconds to wait before retrying the start POST after failed attempt number `attempt` (1-3)."""
+    if retry_after is not None:
+        return min(retry_after, MAX_DELAY)
+    return expo_delays(base_delay=1.0, count=attempt)[-1]
+
+
+def needs_grace(run: models.Run) -> bool:
+    """A completed run whose report is not written yet."""
+    return run.status == models.COMPLETED and run.report is None and not run.failure_reason
+
+
+@dataclasses.dataclass(frozen=True)
+class Result:
+    """How the wait ended: a terminal run, the deadline, or a fatal error."""
+
+    run: models.Run
+    timed_out: bool = False
+    error: errors.APIError | None = None
+
+
+@dataclasses.dataclass
+class Poller:
+    """Drives `backend.fetch` until the run ends, the deadline passes or an error is fatal."""
+
+    backend: base.Backend
+    interval: float
+    deadline: float  # on `clock`'s scale
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    rand: Rand
+    progress: Callable[[str], None]
+    started_at: float
+
+    def wait(self, *, first: models.Run) -> Result:
+        run = first
+        failures = 0
+        client_errors = 0
+        retry_after: float | None = None
+        grace_left = GRACE_POLLS
+        while True:
+            if run.terminal and not (needs_grace(run) and grace_left > 0):
+                return Result(run=run)
+            remaining = self.deadline - self.clock()
+            if remaining <= 0:
+                return Result(run=run, timed_out=True)
+            long_poll = self.backend.supports_long_poll and failures == 0 and not run.terminal
+            if run.terminal:  # completed without a report yet: a grace poll
+                grace_left -= 1
+                delay = min(GRACE_DELAY, remaining)
+            elif long_poll:
+                delay = 0.0
+            else:
+                delay = poll_delay(
+                    interval=self.interval,
+                    failures=failures,
+                    retry_after=retry_after,
+                    remaining=remaining,
+                    rand=self.rand,
+                )
+            self._report(run=run, delay=delay, long_poll=long_poll)
+            self.sleep(delay)
+            wait = min(self.interval, max(0.0, self.deadline - self.clock())) if long_poll else 0.0
+            try:
+                run = self.backend.fetch(run_id=run.run_id, wait_seconds=wait)
+            except errors.TransientAPIError as exc:
+                failures += 1
+                retry_after = exc.retry_after
+                self.progress(f"   poll failed, will retry: {exc.message}")
+                continue
+            except errors.ClientAPIError as exc:
+                client_errors += 1
+                failures += 1
+                retry_after = None
+                if client_errors >= CLIENT_ERRORS_FATAL_AFTER:
+                    return Result(run=run, error=exc)
+                self.progress(f"   poll failed ({client_errors}/3): {exc.message}")
+                continue
+            except errors.FatalAPIError as exc:
+                return Result(run=run, error=exc)
+            failures = 0
+            client_errors = 0
+            retry_after = None
+
+    def _report(self, *, run: models.Run, delay: float, long_poll: bool) -> None:
+        elapsed = format_duration(self.clock() - self.started_at)
+        nxt = "long poll" if long_poll else f"next check in {delay:.1f}s"
+        self.progress(f"[{elapsed}] status={run.status}, {nxt}")
+
+
+def format_duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    minutes, secs = divmod(seconds, 60)
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

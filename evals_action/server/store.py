@@ -1,0 +1,401 @@
+"""SQLite storage for runs and API keys (standard library `sqlite3`).
+
+The database file is opened in WAL mode with `synchronous=FULL`, so a committed write survives a
+crash of the server or the machine. Migrations are plain SQL scripts applied in order on open;
+`PRAGMA user_version` records how many have run. Every state change is one short transaction.
+
+One connection is shared by the event loop and the runner's threads behind a lock: every
+statement is a point read or write on an indexed table, so holding the lock is brief.
+A run's status only ever moves forward: `finish` and `mark_running` update only runs that are
+still in flight, so a superseded run is never overwritten by its late rollout.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from evals_action import models
+
+IN_FLIGHT = (models.PENDING, models.RUNNING)
+
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE api_keys (
+        key_id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        created_at REAL NOT NULL,
+        revoked_at REAL
+    );
+    CREATE TABLE runs (
+        run_id TEXT PRIMARY KEY,
+        prompt_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        started_at REAL,
+        finished_at REAL,
+        idempotency_key TEXT,
+        request_json TEXT NOT NULL,
+        repository TEXT,
+        pull_request INTEGER,
+        sha TEXT,
+        prompt_title TEXT NOT NULL,
+        prompt_text TEXT NOT NULL,
+        failure_reason TEXT,
+        rollout_id TEXT,
+        init_sent INTEGER NOT NULL DEFAULT 0,
+        report_json TEXT,
+        report_slug TEXT UNIQUE,
+        report_status TEXT,
+        score REAL,
+        superseded_by TEXT
+    );
+    CREATE UNIQUE INDEX runs_idempotency ON runs (prompt_id, idempotency_key)
+        WHERE idempotency_key IS NOT NULL;
+    CREATE INDEX runs_prompt_created ON runs (prompt_id, created_at);
+    CREATE INDEX runs_in_flight ON runs (status) WHERE status IN ('pending', 'running');
+    CREATE INDEX runs_pull_request ON runs (prompt_id, repository, pull_request);
+    """,
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class RunRow:
+    """One run as stored."""
+
+    run_id: str
+    prompt_id: str
+    status: str
+    created_at: float
+    updated_at: float
+    started_at: float | None
+    finished_at: float | None
+    request: Mapping[str, Any]
+    repository: str | None
+    pull_request: int | None
+    sha: str | None
+    prompt_title: str
+    prompt_text: str
+    failure_reason: str | None
+    rollout_id: str | None
+    init_sent: bool
+    report: Mapping[str, Any] | None
+    report_slug: str | None
+    report_status: str | None
+    score: float | None
+    superseded_by: str | None
+
+    @property
+    def in_flight(self) -> bool:
+        return self.status in IN_FLIGHT
+
+
+@dataclasses.dataclass(frozen=True)
+class KeyRow:
+    """An API key's public half: never the key, only its hash."""
+
+    key_id: str
+    name: str
+    created_at: float
+    revoked_at: float | None
+
+
+@dataclasses.dataclass(frozen=True)
+class NewRun:
+    """What `create_run` needs."""
+
+    run_id: str
+    prompt_id: str
+    request: Mapping[str, Any]
+    idempotency_key: str | None
+    repository: str | None
+    pull_request: int | None
+    sha: str | None
+    prompt_title: str
+    prompt_text: str
+
+
+class Store:
+    """The database. `on_change(run_id)` is called after every committed status change."""
+
+    def __init__(
+        self,
+        *,
+        path: Path,
+        on_change: Callable[[str], None] = lambda run_id: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._conn = sqlite3.connect(
+            str(path), check_same_thread=False, isolation_level=None, timeout=10
+        )
+        self._conn.row_factory = sqlite3.Row
+        self._lock = threading.Lock()
+        self._clock = clock
+        self.on_change = on_change
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.execute("PRAGMA foreign_keys=ON")
+        self._migrate()
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @property
+    def journal_mode(self) -> str:
+        with self._lock:
+            return str(self._conn.execute("PRAGMA journal_mode").fetchone()[0])
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return int(self._conn.execute("PRAGMA user_version").fetchone()[0])
+
+    def _migrate(self) -> None:
+        with self._transaction() as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                for statement in _statements(script):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number:d}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    # --- runs ---------------------------------------------------------------------------------
+
+    def create_run(self, *, new: NewRun) -> tuple[RunRow, bool, list[str]]:
+        """Insert a pending run, superseding older in-flight runs of the same prompt and PR.
+
+        Returns the run, whether it was created (False: an earlier POST with the same
+        Idempotency-Key made it), and the ids of the runs it superseded.
+        """
+        now = self._clock()
+        superseded: list[str] = []
+        with self._transaction() as conn:
+            if new.idempotency_key:
+                row = conn.execute(
+                    "SELECT * FROM runs WHERE prompt_id = ? AND idempotency_key = ?",
+                    (new.prompt_id, new.idempotency_key),
+                ).fetchone()
+                if row is not None:
+                    return _run(row), False, []
+            if new.repository and new.pull_request is not None:
+                superseded = [
+                    r["run_id"]
+                    for r in conn.execute(
+                        "SELECT run_id FROM runs WHERE prompt_id = ? AND repository = ? "
+                        "AND pull_request = ? AND status IN ('pending', 'running')",
+                        (new.prompt_id, new.repository, new.pull_request),
+                    )
+                ]
+                conn.executemany(
+                    "UPDATE runs SET status = 'superseded', superseded_by = ?, updated_at = ?, "
+                    "finished_at = ? WHERE run_id = ?",
+                    [(new.run_id, now, now, run_id) for run_id in superseded],
+                )
+            conn.execute(
+                "INSERT INTO runs (run_id, prompt_id, status, created_at, updated_at, "
+                "idempotency_key, request_json, repository, pull_request, sha, prompt_title, "
+                "prompt_text) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    new.run_id,
+                    new.prompt_id,
+                    now,
+                    now,
+                    new.idempotency_key,
+                    json.dumps(new.request),
+                    new.repository,
+                    new.pull_request,
+                    new.sha,
+                    new.prompt_title,
+                    new.prompt_text,
+                ),
+            )
+            row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (new.run_id,)).fetchone()
+        for run_id in superseded:
+            self.on_change(run_id)
+        return _run(row), True, superseded
+
+    def get_run(self, *, run_id: str) -> RunRow | None:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
+        return None if row is None else _run(row)
+
+    def get_by_slug(self, *, slug: str) -> RunRow | None:
+        with self._lock:
+            row = self._conn.execute("SELECT * FROM runs WHERE report_slug = ?", (slug,)).fetchone()
+        return None if row is None else _run(row)
+
+    def list_runs(
+        self, *, prompt_id: str | None, report_status: str | None, limit: int, offset: int
+    ) -> list[RunRow]:
+        """Newest first, filtered by prompt and report status when given."""
+        where, args = ["1 = 1"], []
+        if prompt_id is not None:
+            where.append("prompt_id = ?")
+            args.append(prompt_id)
+        if report_status is not None:
+            where.append("report_status = ?")
+            args.append(report_status)
+        sql = (
+            f"SELECT * FROM runs WHERE {' AND '.join(where)} "  # noqa: S608 - fixed fragments
+            "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, (*args, limit, offset)).fetchall()
+        return [_run(r) for r in rows]
+
+    def in_flight(self) -> list[RunRow]:
+        """Runs that were pending or running, oldest first (what a restart must pick up)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT * FROM runs WHERE status IN ('pending', 'running') ORDER BY created_at"
+            ).fetchall()
+        return [_run(r) for r in rows]
+
+    def mark_running(self, *, run_id: str, rollout_id: str) -> bool:
+        """Record the rollout id before `/init` is sent. False when the run is no longer live."""
+        now = self._clock()
+        return self._update(
+            run_id,
+            "status = 'running', rollout_id = ?, init_sent = 0, started_at = ?, updated_at = ?",
+            (rollout_id, now, now),
+        )
+
+    def mark_init_sent(self, *, run_id: str) -> bool:
+        """The rollout service accepted `/init`: after a restart, poll it instead of re-sending."""
+        return self._update(run_id, "init_sent = 1, updated_at = ?", (self._clock(),), notify=False)
+
+    def finish(
+        self,
+        *,
+        run_id: str,
+        status: str,
+        failure_reason: str | None = None,
+        report: Mapping[str, Any] | None = None,
+        report_slug: str | None = None,
+    ) -> bool:
+        """Move an in-flight run to `completed` or `failed`. False when it had already ended."""
+        now = self._clock()
+        score = report.get("score") if report else None
+        return self._update(
+            run_id,
+            "status = ?, failure_reason = ?, report_json = ?, report_slug = ?, "
+            "report_status = ?, score = ?, finished_at = ?, updated_at = ?",
+            (
+                status,
+                failure_reason,
+                json.dumps(report) if report is not None else None,
+                report_slug,
+                "published" if report is not None else None,
+                score if isinstance(score, (int, float)) else None,
+                now,
+                now,
+            ),
+        )
+
+    def _update(
+        self, run_id: str, assignments: str, args: tuple[Any, ...], *, notify: bool = True
+    ) -> bool:
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                f"UPDATE runs SET {assignments} WHERE run_id = ? "  # noqa: S608 - fixed fragments
+                "AND status IN ('pending', 'running')",
+                (*args, run_id),
+            )
+        changed = cursor.rowcount == 1
+        if changed and notify:
+            self.on_change(run_id)
+        return changed
+
+    def score_history(self, *, prompt_id: str, limit: int = 50) -> list[RunRow]:
+        """The newest completed runs with a score, oldest first (for the dashboard chart)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT * FROM (SELECT *, rowid AS r FROM runs WHERE prompt_id = ? "
+                "AND status = 'completed' AND score IS NOT NULL "
+                "ORDER BY created_at DESC, rowid DESC LIMIT ?) ORDER BY created_at, r",
+                (prompt_id, limit),
+            ).fetchall()
+        return [_run(r) for r in rows]
+
+    # --- keys ---------------------------------------------------------------------------------
+
+    def add_key(self, *, key_id: str, name: str, key_hash: str) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "INSERT INTO api_keys (key_id, name, key_hash, created_at) VALUES (?, ?, ?, ?)",
+                (key_id, name, key_hash, self._clock()),
+            )
+
+    def list_keys(self) -> list[KeyRow]:
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT key_id, name, created_at, revoked_at FROM api_keys ORDER BY created_at"
+            ).fetchall()
+        return [KeyRow(**dict(r)) for r in rows]
+
+    def revoke_key(self, *, key_id: str) -> bool:
+        with self._transaction() as conn:
+            cursor = conn.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
+                (self._clock(), key_id),
+            )
+        return cursor.rowcount == 1
+
+    def key_is_active(self, *, key_hash: str) -> bool:
+        with self._lock:
+            row = self._conn.execute(
+                "SELECT 1 FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,)
+            ).fetchone()
+        return row is not None
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip()]
+
+
+def _run(row: sqlite3.Row) -> RunRow:
+    values = dict(row)
+    values.pop("r", None)
+    return RunRow(
+        run_id=values["run_id"],
+        prompt_id=values["prompt_id"],
+        status=values["status"],
+        created_at=values["created_at"],
+        updated_at=values["updated_at"],
+        started_at=values["started_at"],
+        finished_at=values["finished_at"],
+        request=json.loads(values["request_json"]),
+        repository=values["repository"],
+        pull_request=values["pull_request"],
+        sha=values["sha"],
+        prompt_title=values["prompt_title"],
+        prompt_text=values["prompt_text"],
+        failure_reason=values["failure_reason"],
+        rollout_id=values["rollout_id"],
+        init_sent=bool(values["init_sent"]),
+        report=json.loads(values["report_json"]) if values["report_json"] else None,
+        report_slug=values["report_slug"],
+        report_status=values["report_status"],
+        score=values["score"],
+        superseded_by=values["superseded_by"],
+    )
