@@ -56,7 +56,7 @@ def poll_delay(
 
 
 def start_delay(*, attempt: int, retry_after: float | None) -> float:
-    """Seconds to wait before retrying the start POST after failed attempt number `attempt` (1-3)."""
+    """Seconds to wait before retrying the start POST after failed attempt `attempt` (1-3)."""
     if retry_after is not None:
         return min(retry_after, MAX_DELAY)
     return expo_delays(base_delay=1.0, count=attempt)[-1]

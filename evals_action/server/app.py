@@ -1,0 +1,362 @@
+"""The evals REST API (action-contract.md §3) and the pages, as one Starlette app.
+
+API routes (all need `Authorization: Bearer <key>`, else 401):
+
+    GET  /api/v1/prompts                   the configured prompts
+    GET  /api/v1/prompts/{id}              one prompt
+    POST /api/v1/prompts/{id}/run          start a run → 201 {runId, statusUrl, runUrl}
+    GET  /api/v1/runs/{id}[?wait=N]        a run; long polls up to N s (X-Evals-Long-Poll)
+    GET  /api/v1/runs?promptId=&reportStatus=&limit=&offset=   newest first
+
+Open routes: `GET /api/openapi` (the schema, no data), `GET /healthz`, and the read-only pages
+`/` (dashboard), `/runs/{id}` (runUrl) and `/reports/{slug}` (report.url).
+Errors are JSON `{"error": "..."}`, with the managed API's wording where it has one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import math
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from evals_action.server import config, keys, openapi, pages, runner, store, targeting
+
+log = logging.getLogger("evals_action.server")
+
+LONG_POLL_HEADER = "X-Evals-Long-Poll"
+MAX_LIST_LIMIT = 100
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+class Changes:
+    """Wakes long polls when a run's status changes; `notify` may be called from any thread."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+
+    def bind(self, *, loop: asyncio.AbstractEventLoop | None) -> None:
+        self._loop = loop
+
+    def notify(self, run_id: str) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is waiting
+            loop.call_soon_threadsafe(self._wake, run_id)
+
+    def _wake(self, run_id: str) -> None:
+        for event in self._waiters.get(run_id, ()):
+            event.set()
+
+    @contextlib.contextmanager
+    def watch(self, *, run_id: str) -> Iterator[asyncio.Event]:
+        event = asyncio.Event()
+        self._waiters.setdefault(run_id, set()).add(event)
+        try:
+            yield event
+        finally:
+            waiters = self._waiters.get(run_id, set())
+            waiters.discard(event)
+            if not waiters:
+                self._waiters.pop(run_id, None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Server:
+    """What the routes share."""
+
+    db: store.Store
+    settings: config.ServerConfig
+    runner: runner.Runner
+    changes: Changes
+    public_url: str
+
+
+def create_app(
+    *,
+    database: Path,
+    settings: config.ServerConfig,
+    public_url: str,
+    client_factory: runner.ClientFactory = runner.backend_clients,
+) -> Starlette:
+    """The app; opening the database (and its migrations) happens here, runs resume on start."""
+    changes = Changes()
+    db = store.Store(path=database, on_change=changes.notify)
+    work = runner.Runner(
+        db=db, settings=settings, public_url=public_url, client_factory=client_factory
+    )
+    server = Server(
+        db=db, settings=settings, runner=work, changes=changes, public_url=public_url.rstrip("/")
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        changes.bind(loop=asyncio.get_running_loop())
+        work.resume()
+        try:
+            yield
+        finally:
+            work.stop()
+            changes.bind(loop=None)
+            db.close()
+
+    def api(handler: Callable[[Request, Server], Awaitable[Response]]) -> Handler:
+        async def checked(request: Request) -> Response:
+            if not keys.check(store=db, authorization=request.headers.get("authorization")):
+                return JSONResponse(
+                    {"error": "Missing or invalid API key: send Authorization: Bearer <key>"},
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
+            return await handler(request, server)
+
+        return checked
+
+    def open_(handler: Callable[[Request, Server], Awaitable[Response]]) -> Handler:
+        async def plain(request: Request) -> Response:
+            return await handler(request, server)
+
+        return plain
+
+    routes = [
+        Route("/api/v1/prompts", api(list_prompts), methods=["GET"]),
+        Route("/api/v1/prompts/{prompt_id:path}/run", api(start_run), methods=["POST"]),
+        Route("/api/v1/prompts/{prompt_id:path}", api(get_prompt), methods=["GET"]),
+        Route("/api/v1/runs", api(list_runs), methods=["GET"]),
+        Route("/api/v1/runs/{run_id}", api(get_run), methods=["GET"]),
+        Route("/api/openapi", open_(openapi_document), methods=["GET"]),
+        Route("/healthz", open_(health), methods=["GET"]),
+        Route("/", open_(dashboard_page), methods=["GET"]),
+        Route("/runs/{run_id}", open_(run_page), methods=["GET"]),
+        Route("/reports/{slug}", open_(report_page), methods=["GET"]),
+    ]
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def error(message: str, *, status: int) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+# --- API --------------------------------------------------------------------------------------
+
+
+async def list_prompts(request: Request, server: Server) -> Response:
+    return JSONResponse([prompt_json(p) for p in server.settings.prompts.values()])
+
+
+async def get_prompt(request: Request, server: Server) -> Response:
+    prompt = server.settings.prompts.get(request.path_params["prompt_id"])
+    if prompt is None:
+        return error(f"Prompt not found: {request.path_params['prompt_id']}", status=404)
+    return JSONResponse(prompt_json(prompt))
+
+
+async def start_run(request: Request, server: Server) -> Response:
+    prompt_id = request.path_params["prompt_id"]
+    prompt = server.settings.prompts.get(prompt_id)
+    if prompt is None:
+        return error(f"Prompt not found: {prompt_id}", status=404)
+    try:
+        body = await request.json()
+    except ValueError:
+        return error("Request body must be a JSON object", status=400)
+    problem, parsed = parse_start(body=body, prompt=prompt)
+    if problem:
+        return error(problem, status=400)
+    idempotency_key = request.headers.get("idempotency-key") or None
+    context = parsed["context"]
+    new = store.NewRun(
+        run_id=str(uuid.uuid4()),
+        prompt_id=prompt.id,
+        request={"urlMap": parsed["urlMap"], "templateArgs": parsed["templateArgs"]},
+        idempotency_key=idempotency_key,
+        repository=context.get("repository"),
+        pull_request=context.get("pullRequest"),
+        sha=context.get("sha"),
+        prompt_title=prompt.title,
+        prompt_text=targeting.target(
+            text=prompt.text, template_args=parsed["templateArgs"], url_map=parsed["urlMap"]
+        ),
+    )
+    run, created, superseded = server.db.create_run(new=new)
+    if created:
+        server.runner.submit(run_id=run.run_id)
+        log.info(
+            "run %s: created for prompt %s%s",
+            run.run_id,
+            prompt.id,
+            f", superseding {', '.join(superseded)}" if superseded else "",
+        )
+    links = run_links(run_id=run.run_id, public_url=server.public_url)
+    return JSONResponse({"runId": run.run_id, **links}, status_code=201 if created else 200)
+
+
+def parse_start(*, body: Any, prompt: config.Prompt) -> tuple[str | None, dict[str, Any]]:
+    """Check a start request's body; `(problem, parsed)`, problem None when it is good."""
+    if not isinstance(body, Mapping):
+        return "Request body must be a JSON object", {}
+    url_map = body.get("urlMap") or {}
+    if not isinstance(url_map, Mapping) or not all(
+        isinstance(v, str) and v.startswith(("http://", "https://")) for v in url_map.values()
+    ):
+        return "urlMap must be an object of hostname → http(s) URL", {}
+    args = body.get("templateArgs") or {}
+    if not isinstance(args, Mapping):
+        return "templateArgs must be an object", {}
+    missing = targeting.missing_vars(declared=prompt.template_vars, template_args=args)
+    if missing:
+        return f"Missing template vars: {', '.join(missing)}", {}
+    context = body.get("context") or {}
+    if not isinstance(context, Mapping):
+        context = {}
+    pull_request = context.get("pullRequest")
+    clean_context = {
+        "repository": context.get("repository")
+        if isinstance(context.get("repository"), str)
+        else None,
+        "pullRequest": pull_request
+        if isinstance(pull_request, int) and not isinstance(pull_request, bool)
+        else None,
+        "sha": context.get("sha") if isinstance(context.get("sha"), str) else None,
+    }
+    return None, {
+        "urlMap": dict(url_map),
+        "templateArgs": {k: str(v) for k, v in args.items()},
+        "context": clean_context,
+    }
+
+
+async def get_run(request: Request, server: Server) -> Response:
+    run_id = request.path_params["run_id"]
+    wait = _wait_seconds(
+        request.query_params.get("wait"), limit=server.settings.long_poll_max_seconds
+    )
+    run = server.db.get_run(run_id=run_id)
+    if run is None:
+        return error(f"Run not found: {run_id}", status=404)
+    if wait > 0 and run.in_flight:
+        run = await _wait_for_change(server=server, run=run, seconds=wait)
+    headers = {LONG_POLL_HEADER: f"{server.settings.long_poll_max_seconds:g}"}
+    return JSONResponse(run_json(run=run, public_url=server.public_url), headers=headers)
+
+
+async def _wait_for_change(*, server: Server, run: store.RunRow, seconds: float) -> store.RunRow:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    with server.changes.watch(run_id=run.run_id) as changed:
+        while True:
+            current = server.db.get_run(run_id=run.run_id)  # re-read after subscribing
+            if current is None or current.status != run.status:
+                return current or run
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return current
+            changed.clear()
+            with contextlib.suppress(TimeoutError, asyncio.TimeoutError):
+                await asyncio.wait_for(changed.wait(), timeout=remaining)
+
+
+def _wait_seconds(value: str | None, *, limit: float) -> float:
+    try:
+        seconds = float(value) if value else 0.0
+    except ValueError:
+        return 0.0
+    return min(max(seconds, 0.0), limit) if math.isfinite(seconds) else 0.0
+
+
+async def list_runs(request: Request, server: Server) -> Response:
+    query = request.query_params
+    try:
+        limit = int(query.get("limit", "20"))
+        offset = int(query.get("offset", "0"))
+    except ValueError:
+        return error("limit and offset must be integers", status=400)
+    if not 1 <= limit <= MAX_LIST_LIMIT or offset < 0:
+        return error(f"limit must be 1-{MAX_LIST_LIMIT} and offset at least 0", status=400)
+    runs = server.db.list_runs(
+        prompt_id=query.get("promptId") or None,
+        report_status=query.get("reportStatus") or None,
+        limit=limit,
+        offset=offset,
+    )
+    return JSONResponse([run_json(run=r, public_url=server.public_url) for r in runs])
+
+
+async def openapi_document(request: Request, server: Server) -> Response:
+    return JSONResponse(openapi.document(server_url=server.public_url))
+
+
+async def health(request: Request, server: Server) -> Response:
+    return JSONResponse({"ok": True})
+
+
+def run_links(*, run_id: str, public_url: str) -> dict[str, str]:
+    return {
+        "statusUrl": f"{public_url}/api/v1/runs/{run_id}",
+        "runUrl": f"{public_url}/runs/{run_id}",
+    }
+
+
+def run_json(*, run: store.RunRow, public_url: str) -> dict[str, Any]:
+    """A run in the evals API's wire format."""
+    context = None
+    if run.repository or run.pull_request is not None or run.sha:
+        context = {"repository": run.repository, "pullRequest": run.pull_request, "sha": run.sha}
+    return {
+        "runId": run.run_id,
+        "promptId": run.prompt_id,
+        "status": run.status,
+        **run_links(run_id=run.run_id, public_url=public_url),
+        "failureReason": run.failure_reason,
+        "prompt": {"id": run.prompt_id, "title": run.prompt_title, "text": run.prompt_text},
+        "report": run.report,
+        "reportStatus": run.report_status,
+        "supersededBy": run.superseded_by,
+        "context": context,
+        "createdAt": pages.iso(run.created_at),
+        "updatedAt": pages.iso(run.updated_at),
+    }
+
+
+def prompt_json(prompt: config.Prompt) -> dict[str, Any]:
+    return {
+        "id": prompt.id,
+        "title": prompt.title,
+        "text": prompt.text,
+        "templateVars": list(prompt.template_vars),
+        "rolloutTarget": prompt.rollout.target,
+        "checks": [{"name": c.name, "type": c.type, "required": c.required} for c in prompt.checks],
+    }
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+async def dashboard_page(request: Request, server: Server) -> Response:
+    return HTMLResponse(pages.dashboard(db=server.db, settings=server.settings))
+
+
+async def run_page(request: Request, server: Server) -> Response:
+    run = server.db.get_run(run_id=request.path_params["run_id"])
+    if run is None:
+        return HTMLResponse(pages.not_found(what="run"), status_code=404)
+    return HTMLResponse(pages.run(run=run))
+
+
+async def report_page(request: Request, server: Server) -> Response:
+    run = server.db.get_by_slug(slug=request.path_params["slug"])
+    if run is None or run.report is None:
+        return HTMLResponse(pages.not_found(what="report"), status_code=404)
+    return HTMLResponse(pages.report(run=run))

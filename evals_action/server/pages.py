@@ -1,0 +1,160 @@
+"""Server-rendered pages: dashboard, run page (`runUrl`), report page (`report.url`).
+
+Templates are package data (`server/templates/*.j2`) rendered with autoescaping and
+`StrictUndefined`; every value from a run, an agent or a config reaches HTML escaped. Each page
+gets a small view model built here, so the templates only lay things out. The dashboard's charts
+are inline SVG computed here: no JavaScript at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import jinja2
+
+from evals_action.server import config, store
+
+CHART_WIDTH = 360
+CHART_HEIGHT = 96
+CHART_PAD = 8
+RECENT_RUNS = 15
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("evals_action.server", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def iso(timestamp: float) -> str:
+    when = datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
+    return when.isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def human_time(timestamp: float) -> str:
+    when = datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
+    return when.strftime("%Y-%m-%d %H:%M UTC")
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    x: float
+    y: float
+    label: str
+    href: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Chart:
+    width: int
+    height: int
+    points: Sequence[Point]
+
+    @property
+    def polyline(self) -> str:
+        return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
+
+    def y_for(self, score: float) -> float:
+        return CHART_PAD + (100 - score) / 100 * (self.height - 2 * CHART_PAD)
+
+
+def chart(*, runs: Sequence[store.RunRow]) -> Chart:
+    """Score (0-100, up is better) against time, oldest on the left."""
+    blank = Chart(width=CHART_WIDTH, height=CHART_HEIGHT, points=())
+    if not runs:
+        return blank
+    first, last = runs[0].created_at, runs[-1].created_at
+    span = last - first
+    usable = CHART_WIDTH - 2 * CHART_PAD
+    points = []
+    for index, run in enumerate(runs):
+        score = float(run.score or 0)
+        if span > 0:
+            x = CHART_PAD + (run.created_at - first) / span * usable
+        else:
+            x = CHART_PAD + (index / max(len(runs) - 1, 1)) * usable if len(runs) > 1 else (
+                CHART_WIDTH / 2)
+        points.append(Point(x=x, y=blank.y_for(score),
+                            label=f"{score:g} · {human_time(run.created_at)}",
+                            href=f"/runs/{run.run_id}"))
+    return Chart(width=CHART_WIDTH, height=CHART_HEIGHT, points=tuple(points))
+
+
+def run_view(run: store.RunRow) -> dict[str, Any]:
+    report = run.report or {}
+    return {
+        "id": run.run_id,
+        "title": run.prompt_title,
+        "prompt_id": run.prompt_id,
+        "status": run.status,
+        "in_flight": run.in_flight,
+        "created": human_time(run.created_at),
+        "failure_reason": run.failure_reason,
+        "prompt_text": run.prompt_text,
+        "context": _context(run),
+        "url_map": dict(run.request.get("urlMap") or {}),
+        "template_args": dict(run.request.get("templateArgs") or {}),
+        "superseded_by": run.superseded_by,
+        "report_href": f"/reports/{run.report_slug}" if run.report_slug else None,
+        "score": report.get("score"),
+        "grade": report.get("grade"),
+        "outcome": report.get("outcome"),
+        "key_finding": report.get("keyFinding"),
+    }
+
+
+def _context(run: store.RunRow) -> str | None:
+    parts = []
+    if run.repository:
+        parts.append(run.repository + (f"#{run.pull_request}" if run.pull_request else ""))
+    if run.sha:
+        parts.append(run.sha[:7])
+    return " · ".join(parts) or None
+
+
+def _metrics(report: Mapping[str, Any]) -> list[tuple[str, str]]:
+    metrics = report.get("metrics") or {}
+    rows = [("Time", metrics.get("time")), ("Cost", metrics.get("cost")),
+            ("Errors", metrics.get("errors")), ("Interruptions", metrics.get("interruptions"))]
+    return [(label, str(value)) for label, value in rows if value is not None]
+
+
+def run(*, run: store.RunRow) -> str:
+    return _env.get_template("run.j2").render(run=run_view(run))
+
+
+def report(*, run: store.RunRow) -> str:
+    data = run.report or {}
+    view = {
+        **run_view(run),
+        "verdict": data.get("verdict"),
+        "metrics": _metrics(data),
+        "checks": [c for c in data.get("dimensions") or [] if isinstance(c, Mapping)],
+        "answer": data.get("answer"),
+    }
+    return _env.get_template("report.j2").render(run=view)
+
+
+def dashboard(*, db: store.Store, settings: config.ServerConfig) -> str:
+    prompts = []
+    for prompt in settings.prompts.values():
+        history = db.score_history(prompt_id=prompt.id)
+        prompts.append({
+            "id": prompt.id,
+            "title": prompt.title,
+            "chart": chart(runs=history),
+            "latest": history[-1].score if history else None,
+            "count": len(history),
+        })
+    recent = [run_view(r) for r in db.list_runs(prompt_id=None, report_status=None,
+                                                 limit=RECENT_RUNS, offset=0)]
+    return _env.get_template("dashboard.j2").render(prompts=prompts, recent=recent)
+
+
+def not_found(*, what: str) -> str:
+    return _env.get_template("not_found.j2").render(what=what)

@@ -1,0 +1,327 @@
+"""Drive each run's rollout in the background: send `/init`, poll status, grade, store the end.
+
+Every run gets a worker thread from a bounded pool. The worker writes each step to the store
+before acting on it, so a restart knows where every run was:
+
+    pending, no rollout id     → start it now (nothing was sent yet)
+    running, `/init` accepted  → resume polling the same rollout id
+    running, `/init` unknown   → failed: the agent may or may not have the rollout, and sending
+                                 it twice could run the agent twice
+
+The rollout itself is reached only through the rollout backends' clients
+(`evals_action.backends.remote.RemoteRolloutClient`,
+`evals_action.backends.github_workflow`), seen here through the small `RolloutClient` protocol.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Protocol
+
+import requests
+
+from evals_action import errors, models
+from evals_action.server import config, grading, store, targeting
+
+log = logging.getLogger("evals_action.server")
+
+INIT_ATTEMPTS = 3
+MAX_BACKOFF_SECONDS = 30.0
+
+
+class RolloutState(Protocol):
+    """One observation of a rollout (the shape `backends.remote.RolloutState` has)."""
+
+    @property
+    def terminal(self) -> bool: ...
+    @property
+    def status(self) -> str: ...  # running | completed | failed | timed_out
+    @property
+    def message(self) -> str | None: ...
+    @property
+    def result(self) -> Mapping[str, Any] | None: ...
+
+
+class RolloutClient(Protocol):
+    """Start a rollout and observe it (the shape `backends.remote.RemoteRolloutClient` has)."""
+
+    def init(self, *, request: dict[str, Any]) -> None: ...
+    def status(self, *, rollout_id: str) -> RolloutState: ...
+
+
+ClientFactory = Callable[[config.Rollout, requests.Session], RolloutClient]
+
+
+class RolloutUnavailable(errors.EvalsActionError):
+    """The rollout target's backend module is not installed in this build."""
+
+
+def backend_clients(rollout: config.Rollout, session: requests.Session) -> RolloutClient:
+    """The real clients, from the rollout backends package (never a second copy here)."""
+    if rollout.target == "remote":
+        remote = _backend("remote", "RemoteRolloutClient")
+        client: RolloutClient = remote.RemoteRolloutClient(
+            session=session,
+            rollout_url=rollout.url,
+            status_mode=rollout.status_mode,
+            tracing_url=rollout.tracing_url,
+            tracing_api_key=rollout.tracing_api_key,
+        )
+        return client
+    workflow = _backend("github_workflow", "GithubWorkflowRolloutClient")
+    client = workflow.GithubWorkflowRolloutClient(
+        session=session,
+        api_url=rollout.github_api_url,
+        token=rollout.workflow_token,
+        repository=rollout.workflow_repo,
+        workflow=rollout.workflow,
+        ref=rollout.workflow_ref,
+    )
+    return client
+
+
+def _backend(module: str, attribute: str) -> Any:
+    try:
+        loaded = importlib.import_module(f"evals_action.backends.{module}")
+    except ImportError as exc:
+        raise RolloutUnavailable(
+            f"this build has no evals_action.backends.{module}; the rollout target cannot run"
+        ) from exc
+    if not hasattr(loaded, attribute):
+        raise RolloutUnavailable(
+            f"evals_action.backends.{module} has no {attribute}; the rollout target cannot run"
+        )
+    return loaded
+
+
+class Runner:
+    """Owns the worker pool. `submit` a run after creating it; `resume` once on start."""
+
+    def __init__(
+        self,
+        *,
+        db: store.Store,
+        settings: config.ServerConfig,
+        public_url: str,
+        client_factory: ClientFactory = backend_clients,
+        clock: Callable[[], float] = time.time,
+        max_workers: int = 32,
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._public_url = public_url.rstrip("/")
+        self._client_factory = client_factory
+        self._clock = clock
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="evals-runner")
+
+    def submit(self, *, run_id: str) -> None:
+        self._pool.submit(self._drive_safely, run_id)
+
+    def resume(self) -> None:
+        """Pick up every run that was in flight when the server last stopped."""
+        for run in self._db.in_flight():
+            if run.status == models.RUNNING and not run.init_sent:
+                self._db.finish(
+                    run_id=run.run_id,
+                    status=models.FAILED,
+                    failure_reason="The server stopped while handing the rollout to the agent; "
+                    "start a new run",
+                )
+                continue
+            log.info("resuming run %s (%s)", run.run_id, run.status)
+            self.submit(run_id=run.run_id)
+
+    def stop(self) -> None:
+        """Stop polling; in-flight runs stay in flight in the store for the next start."""
+        self._stop.set()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _drive_safely(self, run_id: str) -> None:
+        try:
+            self._drive(run_id)
+        except Exception:  # noqa: BLE001 - a worker must never die silently with a live run
+            log.exception("run %s: unexpected error", run_id)
+            self._db.finish(
+                run_id=run_id,
+                status=models.FAILED,
+                failure_reason="Internal error in the evals server while running "
+                "the rollout; see the server log",
+            )
+
+    def _drive(self, run_id: str) -> None:
+        run = self._db.get_run(run_id=run_id)
+        if run is None or not run.in_flight or self._stop.is_set():
+            return
+        prompt = self._settings.prompts.get(run.prompt_id)
+        if prompt is None:
+            self._fail(run_id, f"Prompt {run.prompt_id} is no longer in the server's config")
+            return
+        with requests.Session() as session:
+            try:
+                client = self._client_factory(prompt.rollout, session)
+            except RolloutUnavailable as exc:
+                self._fail(run_id, str(exc))
+                return
+            if not run.init_sent:
+                run = self._start(run=run, prompt=prompt, client=client)
+                if run is None:
+                    return
+            self._follow(run=run, prompt=prompt, client=client, session=session)
+
+    def _start(
+        self, *, run: store.RunRow, prompt: config.Prompt, client: RolloutClient
+    ) -> store.RunRow | None:
+        rollout_id = f"ro-{uuid.uuid4().hex}"
+        if not self._db.mark_running(run_id=run.run_id, rollout_id=rollout_id):
+            return None
+        request = init_request(run=run, prompt=prompt, rollout_id=rollout_id)
+        for attempt in range(1, INIT_ATTEMPTS + 1):
+            try:
+                client.init(request=request)
+                break
+            except errors.TransientAPIError as exc:
+                if attempt == INIT_ATTEMPTS or self._stop.wait(_backoff(attempt, exc)):
+                    self._fail(run.run_id, f"The rollout service did not accept the run: {exc}")
+                    return None
+            except errors.EvalsActionError as exc:
+                self._fail(run.run_id, f"The rollout service refused the run: {exc}")
+                return None
+        self._db.mark_init_sent(run_id=run.run_id)
+        log.info("run %s: rollout %s started", run.run_id, rollout_id)
+        return self._db.get_run(run_id=run.run_id)
+
+    def _follow(
+        self,
+        *,
+        run: store.RunRow,
+        prompt: config.Prompt,
+        client: RolloutClient,
+        session: requests.Session,
+    ) -> None:
+        deadline = run.created_at + prompt.timeout_minutes * 60
+        failures = 0
+        assert run.rollout_id is not None
+        while not self._stop.is_set():
+            current = self._db.get_run(run_id=run.run_id)
+            if current is None or not current.in_flight:
+                return  # superseded while we waited
+            if self._clock() >= deadline:
+                self._fail(
+                    run.run_id,
+                    f"The rollout did not finish within {prompt.timeout_minutes:g} minutes",
+                )
+                return
+            try:
+                state = client.status(rollout_id=run.rollout_id)
+                failures = 0
+            except errors.TransientAPIError as exc:
+                failures += 1
+                log.warning("run %s: status check failed (%s), retrying", run.run_id, exc)
+                self._stop.wait(_backoff(failures, exc))
+                continue
+            except errors.EvalsActionError as exc:
+                self._fail(run.run_id, f"The rollout service failed: {exc}")
+                return
+            if state.terminal and not self._stop.is_set():
+                self._conclude(run=current, prompt=prompt, state=state, session=session)
+                return
+            self._stop.wait(self._settings.poll_interval_seconds)
+
+    def _conclude(
+        self,
+        *,
+        run: store.RunRow,
+        prompt: config.Prompt,
+        state: RolloutState,
+        session: requests.Session,
+    ) -> None:
+        if state.status == models.FAILED:
+            self._fail(run.run_id, state.message or "The agent's rollout failed")
+            return
+        if state.status == models.TIMED_OUT:
+            self._fail(
+                run.run_id,
+                "The agent reported its deadline exceeded"
+                + (f": {state.message}" if state.message else ""),
+            )
+            return
+        slug = report_slug(prompt_id=prompt.id, run_id=run.run_id)
+        finished = grading.Finished(
+            result=state.result,
+            message=state.message,
+            started_at=run.started_at or run.created_at,
+            finished_at=self._clock(),
+        )
+        context = grading.Context(
+            template_args=run.request.get("templateArgs") or {},
+            url_map=run.request.get("urlMap") or {},
+            prompt_text=run.prompt_text,
+            session=session,
+            judge=self._settings.judge,
+        )
+        report = grading.report(
+            prompt=prompt,
+            finished=finished,
+            context=context,
+            slug=slug,
+            url=f"{self._public_url}/reports/{slug}",
+        )
+        self._db.finish(run_id=run.run_id, status=models.COMPLETED, report=report, report_slug=slug)
+        log.info("run %s: completed, score %s", run.run_id, report["score"])
+
+    def _fail(self, run_id: str, reason: str) -> None:
+        if self._db.finish(run_id=run_id, status=models.FAILED, failure_reason=reason):
+            log.info("run %s: failed: %s", run_id, reason)
+
+
+def init_request(*, run: store.RunRow, prompt: config.Prompt, rollout_id: str) -> dict[str, Any]:
+    """The Eval Protocol `InitRequest` for one run, aimed at the run's preview."""
+    args = run.request.get("templateArgs") or {}
+    url_map = run.request.get("urlMap") or {}
+    messages = [
+        {**m, "content": targeting.target(text=m["content"], template_args=args, url_map=url_map)}
+        if isinstance(m.get("content"), str)
+        else dict(m)
+        for m in prompt.messages
+    ]
+    experiment = (
+        f"{run.repository}#{run.pull_request}"
+        if run.repository and run.pull_request is not None
+        else run.run_id
+    )
+    rollout = prompt.rollout
+    return {
+        "completion_params": dict(rollout.completion_params),
+        "messages": messages,
+        "tools": [dict(t) for t in prompt.tools] if prompt.tools is not None else None,
+        "model_base_url": rollout.model_base_url or None,
+        "metadata": {
+            "invocation_id": f"evals-server-{run.run_id}",
+            "experiment_id": experiment,
+            "rollout_id": rollout_id,
+            "run_id": run.run_id,
+            "row_id": prompt.id,
+            "url_map": dict(url_map),
+            "template_args": dict(args),
+        },
+        "api_key": rollout.model_api_key,
+    }
+
+
+def report_slug(*, prompt_id: str, run_id: str) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", prompt_id.lower()).strip("-")[:40].strip("-")
+    return f"{base or 'report'}-{run_id.replace('-', '')[:10]}"
+
+
+def _backoff(attempt: int, exc: errors.TransientAPIError) -> float:
+    if exc.retry_after is not None:
+        return min(exc.retry_after, MAX_BACKOFF_SECONDS)
+    return min(2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS)

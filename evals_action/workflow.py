@@ -1,0 +1,113 @@
+"""Talking to the workflow runner: step outputs, the job summary and workflow commands.
+
+In Actions, outputs go to `GITHUB_OUTPUT` in the `name<<DELIM` form with a random delimiter, the
+summary is appended to `GITHUB_STEP_SUMMARY`, and annotations are `::error::`-style lines on
+stdout. Outside Actions (`--local`, `--dry-run`) the same calls print readable text instead.
+Everything written passes through `redact`, so a secret never leaves the process.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Iterable, Mapping
+from typing import TextIO
+
+
+class Runner:
+    """Writes outputs, summary and annotations, redacting every known secret."""
+
+    def __init__(
+        self,
+        *,
+        output_path: str = "",
+        summary_path: str = "",
+        actions: bool = False,
+        stdout: TextIO | None = None,
+        secret_values: Iterable[str] = (),
+    ) -> None:
+        self._output_path = output_path
+        self._summary_path = summary_path
+        self.actions = actions
+        self._out = stdout or sys.stdout
+        self._secrets = sorted({s for s in secret_values if s}, key=len, reverse=True)
+        self.outputs: dict[str, str] = {}
+
+    # --- secrets ----------------------------------------------------------------------------
+
+    def add_secret(self, value: str) -> None:
+        if value and value not in self._secrets:
+            self._secrets = sorted({*self._secrets, value}, key=len, reverse=True)
+            if self.actions:
+                self.mask(value)
+
+    def mask(self, value: str) -> None:
+        """Ask the runner to hide `value` (each line separately, as the runner masks per line)."""
+        for line in value.splitlines():
+            if line.strip():
+                self._out.write(f"::add-mask::{escape_data(line)}\n")
+        self._out.flush()
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    # --- log and annotations ----------------------------------------------------------------
+
+    def info(self, message: str) -> None:
+        self._out.write(self.redact(message) + "\n")
+        self._out.flush()
+
+    def annotate(self, level: str, message: str, *, title: str = "evals-action") -> None:
+        """`level` is error, warning or notice."""
+        text = self.redact(message)
+        if self.actions:
+            self._out.write(f"::{level} title={escape_property(title)}::{escape_data(text)}\n")
+        else:
+            self._out.write(f"{level}: {text}\n")
+        self._out.flush()
+
+    def group(self, title: str) -> None:
+        if self.actions:
+            self._out.write(f"::group::{escape_data(self.redact(title))}\n")
+        else:
+            self._out.write(f"--- {self.redact(title)}\n")
+
+    def endgroup(self) -> None:
+        if self.actions:
+            self._out.write("::endgroup::\n")
+        self._out.flush()
+
+    # --- outputs and summary ----------------------------------------------------------------
+
+    def set_outputs(self, values: Mapping[str, str | None]) -> None:
+        clean = {name: self.redact(value or "") for name, value in values.items()}
+        self.outputs.update(clean)
+        if self._output_path:
+            with open(self._output_path, "a", encoding="utf-8") as handle:
+                for name, value in clean.items():
+                    handle.write(format_output(name, value))
+
+    def write_summary(self, markdown: str) -> None:
+        if self._summary_path:
+            with open(self._summary_path, "a", encoding="utf-8") as handle:
+                handle.write(self.redact(markdown))
+                if not markdown.endswith("\n"):
+                    handle.write("\n")
+
+
+def format_output(name: str, value: str) -> str:
+    """`name<<DELIM`, the value, `DELIM`: safe for any value, including multi-line ones."""
+    delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    while delimiter in value:
+        delimiter = f"ghadelimiter_{secrets.token_hex(16)}"
+    return f"{name}<<{delimiter}\n{value}\n{delimiter}\n"
+
+
+def escape_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")
