@@ -123,9 +123,7 @@ def load_prompt(*, rollout: settings.RolloutSettings) -> Prompt:
     return parse_prompt(data, name=path, overrides=rollout.completion_params)
 
 
-def parse_prompt(
-    data: Any, *, name: str, overrides: Mapping[str, Any] | None = None
-) -> Prompt:
+def parse_prompt(data: Any, *, name: str, overrides: Mapping[str, Any] | None = None) -> Prompt:
     """Check a prompt file's JSON; `ConfigError` with every problem found."""
     if not isinstance(data, dict):
         raise errors.ConfigError([f"prompt-file '{name}' must be a JSON object"])
@@ -201,7 +199,7 @@ def replace_hosts(text: str, url_map: Mapping[str, str]) -> str:
         if not host or not target:
             continue
         pattern = re.compile(r"(?<![\w.-])" + re.escape(host) + r"(?![\w-]|\.\w)")
-        text = pattern.sub(lambda _m, t=target: t, text)
+        text = pattern.sub(target.replace("\\", "\\\\"), text)
     return text
 
 
@@ -283,7 +281,11 @@ def metadata(
     template_args: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """The five ids plus `url_map` and `template_args` (extra keys agents may ignore)."""
-    return {**ids.as_metadata(), "url_map": dict(url_map), "template_args": dict(template_args or {})}
+    return {
+        **ids.as_metadata(),
+        "url_map": dict(url_map),
+        "template_args": dict(template_args or {}),
+    }
 
 
 def compact_json(value: Any) -> str:
@@ -382,7 +384,7 @@ def check_result(value: Any) -> dict[str, Any]:
     if score is not None and (
         isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 100
     ):
-        raise ValueError(f"the rollout result's score must be a number from 0 to 100 or null")
+        raise ValueError("the rollout result's score must be a number from 0 to 100 or null")
     for key in ("outcome", "grade", "summary", "report_url"):
         if value.get(key) is not None and not isinstance(value[key], str):
             raise ValueError(f"the rollout result's {key} must be a string")
