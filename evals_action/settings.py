@@ -313,6 +313,14 @@ def load(environ: Mapping[str, str], *, need_github_token: bool = True) -> Setti
             "github-token input is required to comment and set statuses "
             "(pass github-token, or set skip-comment and skip-status)"
         )
+    if (
+        need_github_token
+        and not github.repository
+        and not (flags["skip-comment"] and flags["skip-status"])
+    ):
+        c.problems.append(
+            "GITHUB_REPOSITORY is not set: run inside GitHub Actions, or use --local or --dry-run"
+        )
     if c.problems:
         raise errors.ConfigError(c.problems)
     return Settings(

@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from evals_action.cli import main
+
+main()

@@ -1,0 +1,544 @@
+"""The flow of one action run, wiring only:
+
+settings → event (which PR, which commit) → backend.start → first read → pending status and
+comment → polling → outcome → final comment, status, outputs, summary.
+
+Collaborators (`Deps`) are passed in; `cli.py` builds the real ones. Three modes:
+`action` (the GitHub Action), `local` (real eval, no GitHub writes, printed results) and
+`dry-run` (no eval, no writes; prints what would be sent and shown).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import signal
+from collections.abc import Callable
+from typing import Any
+
+from evals_action import (
+    backends,
+    errors,
+    event,
+    github_api,
+    models,
+    outcome,
+    polling,
+    render,
+    settings,
+    workflow,
+)
+
+ACTION = "action"
+LOCAL = "local"
+DRY_RUN = "dry-run"
+
+
+@dataclasses.dataclass(frozen=True)
+class Deps:
+    """Everything that touches the world."""
+
+    session: Any  # requests.Session
+    github: Callable[..., github_api.GitHub]  # (token=, repository=) → façade; defaults: ours
+    runner: workflow.Runner
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    rand: polling.Rand
+    new_id: Callable[[], str]
+
+
+def real_deps(*, config: settings.Settings, mode: str) -> Deps:
+    """The one place real collaborators are built."""
+    import random
+    import sys
+    import time
+    import uuid
+
+    from evals_action import http
+
+    def github(token: str = "", repository: str = "") -> github_api.GitHub:
+        return github_api.GitHub(
+            token=token or config.github_token,
+            api_url=config.github.api_url,
+            repository=repository or config.github.repository,
+            user_agent=http.USER_AGENT,
+        )
+
+    return Deps(
+        session=http.new_session(),
+        github=github,
+        runner=workflow.Runner(
+            output_path=config.github.output_path if mode == ACTION else "",
+            summary_path=config.github.summary_path if mode == ACTION else "",
+            actions=mode == ACTION and config.github.actions,
+            stdout=sys.stdout,
+            secret_values=config.secrets,
+        ),
+        clock=time.monotonic,
+        sleep=time.sleep,
+        rand=random.uniform,
+        new_id=lambda: str(uuid.uuid4()),
+    )
+
+
+def run(*, config: settings.Settings, mode: str, deps: Deps) -> int:
+    """Run the eval and return the exit code. Raises `errors.EvalsActionError` before the run
+    exists; after that, every error ends in a final status, comment and outputs."""
+    runner = deps.runner
+    for secret in config.secrets:
+        runner.add_secret(secret)
+    gh = _GitHubSide(config=config, mode=mode, deps=deps)
+    target = _target(config=config, mode=mode, gh=gh)
+    if target.is_fork_skip:
+        runner.annotate("warning", event.FORK_WARNING)
+        runner.set_outputs({"final-status": "skipped"})
+        return 0
+    backend = backends.create(
+        settings=config,
+        target=target,
+        session=deps.session,
+        github=gh.for_token,
+        sleep=deps.sleep,
+        clock=deps.clock,
+    )
+    request = models.StartRequest(
+        prompt_id=config.prompt_id,
+        url_map=config.url_map,
+        template_args=config.template_vars,
+        idempotency_key=deps.new_id(),
+        context=_context(target),
+    )
+    if mode == DRY_RUN:
+        return _dry_run(config=config, target=target, request=request, runner=runner)
+    started = _start(backend=backend, request=request, deps=deps)
+    created_at = deps.clock()
+    runner.set_outputs(
+        {"run-id": started.run_id, "status-url": started.status_url, **started.extra_outputs}
+    )
+    eval_run = _Eval(config=config, target=target, started=started, gh=gh, deps=deps)
+    with _SignalGuard() as guard:
+        try:
+            first = _first_read(backend=backend, started=started, runner=runner)
+            eval_run.begin(first)
+            result: polling.Result | None = polling.Poller(
+                backend=backend,
+                interval=config.poll_interval_seconds,
+                deadline=created_at + _deadline_minutes(config) * 60,
+                clock=deps.clock,
+                sleep=deps.sleep,
+                rand=deps.rand,
+                progress=runner.info,
+                started_at=created_at,
+            ).wait(first=first)
+        except errors.Cancelled:
+            result = None
+        except Exception as exc:  # noqa: BLE001 - a bug must still end the status, then surface
+            runner.annotate(
+                "error", f"Internal error ({type(exc).__name__}: {exc}); please report it"
+            )
+            result = polling.Result(
+                run=eval_run.last,
+                error=errors.APIError(f"internal error ({type(exc).__name__})"),
+            )
+        guard.disarm()  # from here on a signal cannot stop the final status being written
+        if result is None:
+            return eval_run.finish(outcome.cancelled(eval_run.last), baseline=None)
+        return _conclude(result=result, backend=backend, eval_run=eval_run, config=config)
+
+
+def _conclude(
+    *, result: polling.Result, backend: Any, eval_run: _Eval, config: settings.Settings
+) -> int:
+    if result.error is not None:
+        return eval_run.finish(
+            outcome.unavailable(result.run, reason=_reason(result.error)), baseline=None
+        )
+    if result.timed_out:
+        backend.cancel(run_id=result.run.run_id)
+        return eval_run.finish(
+            outcome.timeout(result.run, fails=config.timeout_fails), baseline=None
+        )
+    final = outcome.final(result.run)
+    baseline = None
+    if final.completed and result.run.report and result.run.report.metrics:
+        baseline = backend.baseline(prompt_id=config.prompt_id, current_run_id=result.run.run_id)
+    return eval_run.finish(final, baseline=baseline, run=result.run)
+
+
+def _reason(error: errors.APIError) -> str:
+    return error.message
+
+
+def _deadline_minutes(config: settings.Settings) -> float:
+    if config.backend != "evals-api" and config.rollout.timeout_minutes:
+        return config.rollout.timeout_minutes
+    return config.wait_timeout_minutes
+
+
+def _context(target: models.Target) -> dict[str, Any] | None:
+    if not (target.repository and target.pr_number):
+        return None
+    return {"repository": target.repository, "pullRequest": target.pr_number, "sha": target.sha}
+
+
+def _target(*, config: settings.Settings, mode: str, gh: _GitHubSide) -> models.Target:
+    if mode == LOCAL and not config.github.event_path:
+        return models.Target(
+            sha=config.sha or config.github.sha or None,
+            pr_number=config.pr_number,
+            repository=config.github.repository or None,
+        )
+    return event.resolve(
+        event_name=config.github.event_name,
+        payload=event.load_payload(config.github.event_path),
+        repository=config.github.repository,
+        default_sha=config.github.sha,
+        pr_override=config.pr_number,
+        sha_override=config.sha,
+        lookups=gh.lookups(),
+    )
+
+
+def _start(*, backend: Any, request: models.StartRequest, deps: Deps) -> models.StartedRun:
+    """The start call, retried on transient errors with the same Idempotency-Key."""
+    for attempt in range(1, polling.START_ATTEMPTS + 1):
+        try:
+            started: models.StartedRun = backend.start(request=request)
+            return started
+        except errors.TransientAPIError as exc:
+            if attempt == polling.START_ATTEMPTS:
+                raise errors.APIError(
+                    f"{exc.message} (gave up after {attempt} attempts; the service may be down, "
+                    "try again later)",
+                    status=exc.status,
+                ) from exc
+            delay = polling.start_delay(attempt=attempt, retry_after=exc.retry_after)
+            deps.runner.info(f"Start failed ({exc.message}); retrying in {delay:.0f}s")
+            deps.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _first_read(*, backend: Any, started: models.StartedRun, runner: workflow.Runner) -> models.Run:
+    """One GET right after the start, for the title and links; a failure is not fatal yet."""
+    try:
+        run: models.Run = backend.fetch(run_id=started.run_id)
+    except errors.APIError as exc:
+        runner.info(f"First status read failed ({exc.message}); will keep polling")
+        return models.Run(
+            run_id=started.run_id,
+            status=models.PENDING,
+            run_url=started.run_url,
+            status_url=started.status_url,
+        )
+    if not run.run_url:
+        run = dataclasses.replace(run, run_url=started.run_url)
+    return run
+
+
+def _dry_run(
+    *,
+    config: settings.Settings,
+    target: models.Target,
+    request: models.StartRequest,
+    runner: workflow.Runner,
+) -> int:
+    from evals_action.backends import evals_api
+
+    preview = models.Run(
+        run_id="(dry-run)", status=models.RUNNING, run_url=f"{config.api_base_url}/runs/(dry-run)"
+    )
+    context = outcome.status_context(
+        title=None, prompt_id=config.prompt_id, override=config.status_context
+    )
+    runner.info("Dry run: nothing is sent, no eval starts, nothing is written to GitHub.")
+    runner.info(f"Pull request: #{target.pr_number}" if target.pr_number else "Pull request: none")
+    runner.info(f"Commit: {target.sha}" if target.sha else "Commit: none")
+    runner.info(f"Backend: {config.backend}")
+    if config.backend == "evals-api":
+        url = f"{config.api_base_url}/api/v1/prompts/{evals_api.segment(config.prompt_id)}/run"
+        runner.info(f"Request: POST {url}")
+        runner.info("Headers: Authorization: Bearer ***, Idempotency-Key: <uuid>")
+        runner.info("Body: " + json.dumps(evals_api.start_body(request), indent=2))
+    pending = outcome.running(preview)
+    runner.info(
+        f"Status (first): {pending.state} '{context}': {pending.description} → {preview.run_url}"
+    )
+    if not config.status_context:
+        runner.info("(the status context uses the prompt's title once the run reports it)")
+    view = _view(config=config, target=target, run=preview, result=pending, baseline=None)
+    runner.info("Comment (first):\n" + render.comment(view))
+    return 0
+
+
+def _view(
+    *,
+    config: settings.Settings,
+    target: models.Target,
+    run: models.Run,
+    result: outcome.Outcome,
+    baseline: models.Report | None,
+    extras: dict[str, str] | None = None,
+) -> render.View:
+    return render.build_view(
+        prompt_id=config.prompt_id,
+        run=run,
+        result=result,
+        baseline=baseline,
+        template_vars=config.template_vars,
+        url_map=config.url_map,
+        sha=target.sha,
+        dashboard_url=f"{config.api_base_url}/dashboard" if config.backend == "evals-api" else None,
+        extras=extras,
+    )
+
+
+class _GitHubSide:
+    """GitHub access for this run: lookups always (reads), writes only in `action` mode."""
+
+    def __init__(self, *, config: settings.Settings, mode: str, deps: Deps) -> None:
+        self._config = config
+        self._mode = mode
+        self._deps = deps
+        self._main: github_api.GitHub | None = None
+
+    def for_token(self, token: str = "", repository: str = "") -> github_api.GitHub:
+        """The façade for our repository and token (cached), or another one when asked."""
+        if (token or self._config.github_token) == self._config.github_token and (
+            not repository or repository == self._config.github.repository
+        ):
+            if self._main is None:
+                self._main = self._deps.github()
+            return self._main
+        return self._deps.github(token=token, repository=repository)
+
+    def lookups(self) -> event.Lookups | None:
+        return self.for_token() if self._config.github_token else None
+
+    @property
+    def writes(self) -> bool:
+        return self._mode == ACTION
+
+
+class _Eval:
+    """The comment and status of one run: pending at first, final at the end."""
+
+    def __init__(
+        self,
+        *,
+        config: settings.Settings,
+        target: models.Target,
+        started: models.StartedRun,
+        gh: _GitHubSide,
+        deps: Deps,
+    ) -> None:
+        self._config = config
+        self._target = target
+        self._started = started
+        self._gh = gh
+        self._runner = deps.runner
+        self.last = models.Run(
+            run_id=started.run_id, status=models.PENDING, run_url=started.run_url
+        )
+        self._context = ""
+        self._comment_id: int | None = None
+        self._comment_body: str | None = None
+        self._comment_broken = False
+        self._pending_set = False
+
+    # --- start and end ------------------------------------------------------------------------
+
+    def begin(self, first: models.Run) -> None:
+        self.last = first
+        self._context = outcome.status_context(
+            title=first.prompt_title,
+            prompt_id=self._config.prompt_id,
+            override=self._config.status_context,
+        )
+        self._runner.info(
+            f"Eval run {first.run_id} started: {first.prompt_title or self._config.prompt_id}"
+        )
+        self._runner.info(f"Status page: {first.run_url}")
+        pending = outcome.running(first)
+        self._status(pending)
+        self._comment(pending, baseline=None)
+
+    def finish(
+        self,
+        result: outcome.Outcome,
+        *,
+        baseline: models.Report | None,
+        run: models.Run | None = None,
+    ) -> int:
+        run = run or self.last
+        self.last = run
+        if not self._context:
+            self._context = outcome.status_context(
+                title=run.prompt_title,
+                prompt_id=self._config.prompt_id,
+                override=self._config.status_context,
+            )
+        status_ok = self._status(result)
+        body = self._comment(result, baseline=baseline)
+        self._outputs(result, run=run, baseline=baseline)
+        self._runner.write_summary(render.summary(self._current_view(result, run, baseline)))
+        self._annotate(result)
+        if not self._gh.writes:
+            self._print_local(body=body)
+        exit_code = result.exit_code if result.exit_code is not None else 1
+        if not status_ok and exit_code == 0:
+            exit_code = 1
+        return exit_code
+
+    # --- pieces -------------------------------------------------------------------------------
+
+    def _current_view(
+        self, result: outcome.Outcome, run: models.Run, baseline: models.Report | None
+    ) -> render.View:
+        return _view(
+            config=self._config,
+            target=self._target,
+            run=run,
+            result=result,
+            baseline=baseline,
+            extras=dict(self._started.extra_outputs),
+        )
+
+    def _status(self, result: outcome.Outcome) -> bool:
+        """Set the commit status; False when a final status could not be written."""
+        if self._config.skip_status or not self._target.sha:
+            return True
+        if not self._gh.writes:
+            self._runner.info(
+                f"Status: {result.state} '{self._context}': {result.description}"
+                f" → {result.target_url}"
+            )
+            return True
+        try:
+            self._gh.for_token().create_status(
+                sha=self._target.sha,
+                state=result.state,
+                context=self._context,
+                description=result.description,
+                target_url=result.target_url or None,
+            )
+        except errors.GitHubError as exc:
+            final = result.state != "pending"
+            level = "error" if final and self._pending_set else "warning"
+            self._runner.annotate(level, f"Commit status not set: {exc.message}")
+            return not (final and self._pending_set)
+        if result.state == "pending":
+            self._pending_set = True
+        return True
+
+    def _comment(self, result: outcome.Outcome, *, baseline: models.Report | None) -> str:
+        body = render.comment(self._current_view(result, self.last, baseline))
+        if self._config.skip_comment or not self._target.pr_number or not self._gh.writes:
+            return body
+        if self._comment_broken or body == self._comment_body:
+            return body
+        try:
+            self._write_comment(body)
+        except errors.GitHubError as exc:
+            self._comment_broken = exc.status in (401, 403, 404)
+            self._runner.annotate("warning", f"PR comment not written: {exc.message}")
+        return body
+
+    def _write_comment(self, body: str) -> None:
+        gh = self._gh.for_token()
+        pr = self._target.pr_number
+        assert pr is not None
+        if self._comment_id is None:
+            found = _find_comment(gh, issue_number=pr, prompt_id=self._config.prompt_id)
+            if found is not None:
+                self._comment_id, self._comment_body = found.id, found.body
+        if self._comment_id is None:
+            created = gh.create_comment(issue_number=pr, body=body)
+            self._comment_id = created.id
+        elif body != self._comment_body:
+            gh.update_comment(issue_number=pr, comment_id=self._comment_id, body=body)
+        self._comment_body = body
+
+    def _outputs(
+        self, result: outcome.Outcome, *, run: models.Run, baseline: models.Report | None
+    ) -> None:
+        report = run.report
+        self._runner.set_outputs(
+            {
+                "final-status": result.final_status,
+                "prompt-title": run.prompt_title or "",
+                "report-slug": report.slug if report else "",
+                "report-url": report.url if report else "",
+                "failure-reason": result.reason or "",
+                "score": _num(report.score) if report else "",
+                "grade": report.grade if report else "",
+                "baseline-score": _num(baseline.score) if baseline else "",
+                "report-json": _compact(report.raw) if report else "",
+                "baseline-json": _compact(baseline.raw) if baseline else "",
+            }
+        )
+
+    def _annotate(self, result: outcome.Outcome) -> None:
+        if result.kind in ("failed", "unavailable", "cancelled"):
+            self._runner.annotate("error", result.description)
+        elif result.kind in ("dnf", "timeout"):
+            self._runner.annotate("warning", result.description)
+
+    def _print_local(self, *, body: str) -> None:
+        self._runner.group("Comment")
+        self._runner.info(body.rstrip("\n"))
+        self._runner.endgroup()
+        self._runner.group("Outputs")
+        for name, value in self._runner.outputs.items():
+            self._runner.info(f"{name}: {value}")
+        self._runner.endgroup()
+
+
+def _find_comment(
+    gh: github_api.GitHub, *, issue_number: int, prompt_id: str
+) -> github_api.Comment | None:
+    """Our oldest marker comment, authored by the token's identity; others are never edited."""
+    mark = render.marker(prompt_id)
+    candidates = [c for c in gh.comments(issue_number=issue_number) if mark in c.body]
+    if not candidates:
+        return None
+    me = gh.identity()
+    return next((c for c in candidates if c.author == me), None)
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return ""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _compact(data: Any) -> str:
+    return json.dumps(data, separators=(",", ":"), ensure_ascii=False) if data else ""
+
+
+class _SignalGuard:
+    """While armed, SIGTERM and SIGINT raise `errors.Cancelled`; once disarmed they are ignored,
+    so the final status, comment and outputs are always written. Restores handlers on exit."""
+
+    def __init__(self) -> None:
+        self._armed = True
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> _SignalGuard:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            # Outside the main thread (in-process tests) there are no signals to catch.
+            with contextlib.suppress(ValueError):
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def disarm(self) -> None:
+        self._armed = False
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self._armed:
+            self._armed = False
+            raise errors.Cancelled(f"Eval cancelled (signal {signal.Signals(signum).name})")
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
