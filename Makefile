@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/evals-action demo
 
+# TEST_ARGS=lint|pytest|e2e runs one part (the CI workflows split it that way).
 test: $(STAMP)
-	bash scripts/test.sh
+	bash scripts/test.sh $(TEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check evals_action tests benchmarks
