@@ -296,9 +296,9 @@ class Actions:
             location = headers.get("location")
             if status in (301, 302, 303, 307) and location:
                 return str(location)
-            import github as gh
-
             import json
+
+            import github as gh
 
             data: Any = None
             try:
