@@ -30,7 +30,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from evals_action.server import config, keys, openapi, pages, runner, store, targeting
+from evals_action.backends import rollout_common
+from evals_action.server import config, keys, openapi, pages, runner, store
 
 log = logging.getLogger("evals_action.server")
 
@@ -186,9 +187,14 @@ async def start_run(request: Request, server: Server) -> Response:
         pull_request=context.get("pullRequest"),
         sha=context.get("sha"),
         prompt_title=prompt.title,
-        prompt_text=targeting.target(
-            text=prompt.text, template_args=parsed["templateArgs"], url_map=parsed["urlMap"]
-        ),
+        prompt_text=rollout_common.prompt_text(
+            rollout_common.target_messages(
+                messages=prompt.messages,
+                template_args=parsed["templateArgs"],
+                url_map=parsed["urlMap"],
+            )
+        )
+        or "",
     )
     run, created, superseded = server.db.create_run(new=new)
     if created:
@@ -215,7 +221,7 @@ def parse_start(*, body: Any, prompt: config.Prompt) -> tuple[str | None, dict[s
     args = body.get("templateArgs") or {}
     if not isinstance(args, Mapping):
         return "templateArgs must be an object", {}
-    missing = targeting.missing_vars(declared=prompt.template_vars, template_args=args)
+    missing = [name for name in prompt.template_vars if name not in args]
     if missing:
         return f"Missing template vars: {', '.join(missing)}", {}
     context = body.get("context") or {}

@@ -23,7 +23,8 @@ from typing import Any
 
 import requests
 
-from evals_action.server import config, targeting
+from evals_action.backends import rollout_common
+from evals_action.server import config
 
 ANSWER_LIMIT = 4000
 GRADES = (
@@ -153,21 +154,7 @@ def run_check(
     *, check: config.Check, answer: str, finished: Finished, context: Context
 ) -> CheckResult:
     """Evaluate one check; an error inside a check fails that check, never the run."""
-    args, url_map = context.template_args, context.url_map
-    check = dataclasses.replace(
-        check,
-        value=targeting.target(text=check.value, template_args=args, url_map=url_map),
-        pattern=targeting.fill(text=check.pattern, template_args=args),
-        url=targeting.target(text=check.url, template_args=args, url_map=url_map),
-        body_contains=targeting.target(
-            text=check.body_contains, template_args=args, url_map=url_map
-        ),
-        expected=targeting.target_value(value=check.expected, template_args=args, url_map=url_map),
-        json_contains=targeting.target_value(
-            value=check.json_contains, template_args=args, url_map=url_map
-        ),
-        criteria=targeting.target(text=check.criteria, template_args=args, url_map=url_map),
-    )
+    check = _targeted(check=check, context=context)
     kind = check.type
     if kind == "contains":
         passed, detail = _contains(check=check, answer=answer)
@@ -181,6 +168,31 @@ def run_check(
         passed, detail = _judge(check=check, answer=answer, context=context)
     return CheckResult(
         name=check.name, passed=passed, detail=detail, required=check.required, weight=check.weight
+    )
+
+
+def _targeted(*, check: config.Check, context: Context) -> config.Check:
+    """The check with template vars filled and production hosts pointed at the preview."""
+
+    def apply(value: Any) -> Any:
+        if isinstance(value, str):
+            filled = rollout_common.fill_template(value, context.template_args)
+            return rollout_common.replace_hosts(filled, context.url_map)
+        if isinstance(value, Mapping):
+            return {k: apply(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [apply(v) for v in value]
+        return value
+
+    return dataclasses.replace(
+        check,
+        value=apply(check.value),
+        pattern=rollout_common.fill_template(check.pattern, context.template_args),
+        url=apply(check.url),
+        body_contains=apply(check.body_contains),
+        expected=apply(check.expected),
+        json_contains=apply(check.json_contains),
+        criteria=apply(check.criteria),
     )
 
 
@@ -289,10 +301,10 @@ def _score(
         return round(100 * passed / total), outcome
     result = result or {}
     score = _number(result.get("score"))
-    outcome = result.get("outcome")
+    reported = result.get("outcome")
     return (
         None if score is None else round(score),
-        outcome if isinstance(outcome, str) and outcome else "succeeded",
+        reported if isinstance(reported, str) and reported else "succeeded",
     )
 
 

@@ -77,11 +77,19 @@ def chart(*, runs: Sequence[store.RunRow]) -> Chart:
         if span > 0:
             x = CHART_PAD + (run.created_at - first) / span * usable
         else:
-            x = CHART_PAD + (index / max(len(runs) - 1, 1)) * usable if len(runs) > 1 else (
-                CHART_WIDTH / 2)
-        points.append(Point(x=x, y=blank.y_for(score),
-                            label=f"{score:g} · {human_time(run.created_at)}",
-                            href=f"/runs/{run.run_id}"))
+            x = (
+                CHART_PAD + (index / max(len(runs) - 1, 1)) * usable
+                if len(runs) > 1
+                else (CHART_WIDTH / 2)
+            )
+        points.append(
+            Point(
+                x=x,
+                y=blank.y_for(score),
+                label=f"{score:g} · {human_time(run.created_at)}",
+                href=f"/runs/{run.run_id}",
+            )
+        )
     return Chart(width=CHART_WIDTH, height=CHART_HEIGHT, points=tuple(points))
 
 
@@ -119,8 +127,12 @@ def _context(run: store.RunRow) -> str | None:
 
 def _metrics(report: Mapping[str, Any]) -> list[tuple[str, str]]:
     metrics = report.get("metrics") or {}
-    rows = [("Time", metrics.get("time")), ("Cost", metrics.get("cost")),
-            ("Errors", metrics.get("errors")), ("Interruptions", metrics.get("interruptions"))]
+    rows = [
+        ("Time", metrics.get("time")),
+        ("Cost", metrics.get("cost")),
+        ("Errors", metrics.get("errors")),
+        ("Interruptions", metrics.get("interruptions")),
+    ]
     return [(label, str(value)) for label, value in rows if value is not None]
 
 
@@ -144,15 +156,19 @@ def dashboard(*, db: store.Store, settings: config.ServerConfig) -> str:
     prompts = []
     for prompt in settings.prompts.values():
         history = db.score_history(prompt_id=prompt.id)
-        prompts.append({
-            "id": prompt.id,
-            "title": prompt.title,
-            "chart": chart(runs=history),
-            "latest": history[-1].score if history else None,
-            "count": len(history),
-        })
-    recent = [run_view(r) for r in db.list_runs(prompt_id=None, report_status=None,
-                                                 limit=RECENT_RUNS, offset=0)]
+        prompts.append(
+            {
+                "id": prompt.id,
+                "title": prompt.title,
+                "chart": chart(runs=history),
+                "latest": history[-1].score if history else None,
+                "count": len(history),
+            }
+        )
+    recent = [
+        run_view(r)
+        for r in db.list_runs(prompt_id=None, report_status=None, limit=RECENT_RUNS, offset=0)
+    ]
     return _env.get_template("dashboard.j2").render(prompts=prompts, recent=recent)
 
 

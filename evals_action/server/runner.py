@@ -23,17 +23,19 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import requests
 
 from evals_action import errors, models
-from evals_action.server import config, grading, store, targeting
+from evals_action.backends import rollout_common
+from evals_action.server import config, grading, store
 
 log = logging.getLogger("evals_action.server")
 
 INIT_ATTEMPTS = 3
 MAX_BACKOFF_SECONDS = 30.0
+CLIENT_ERRORS_IN_A_ROW = 3
 
 
 class RolloutState(Protocol):
@@ -67,24 +69,28 @@ def backend_clients(rollout: config.Rollout, session: requests.Session) -> Rollo
     """The real clients, from the rollout backends package (never a second copy here)."""
     if rollout.target == "remote":
         remote = _backend("remote", "RemoteRolloutClient")
-        client: RolloutClient = remote.RemoteRolloutClient(
-            session=session,
-            rollout_url=rollout.url,
-            status_mode=rollout.status_mode,
-            tracing_url=rollout.tracing_url,
-            tracing_api_key=rollout.tracing_api_key,
+        return cast(
+            RolloutClient,
+            remote.RemoteRolloutClient(
+                session=session,
+                rollout_url=rollout.url,
+                status_mode=rollout.status_mode,
+                tracing_url=rollout.tracing_url,
+                tracing_api_key=rollout.tracing_api_key,
+            ),
         )
-        return client
     workflow = _backend("github_workflow", "GithubWorkflowRolloutClient")
-    client = workflow.GithubWorkflowRolloutClient(
-        session=session,
-        api_url=rollout.github_api_url,
-        token=rollout.workflow_token,
-        repository=rollout.workflow_repo,
-        workflow=rollout.workflow,
-        ref=rollout.workflow_ref,
+    return cast(
+        RolloutClient,
+        workflow.GithubWorkflowRolloutClient(
+            session=session,
+            api_url=rollout.github_api_url,
+            token=rollout.workflow_token,
+            repository=rollout.workflow_repo,
+            workflow=rollout.workflow,
+            ref=rollout.workflow_ref,
+        ),
     )
-    return client
 
 
 def _backend(module: str, attribute: str) -> Any:
@@ -207,7 +213,7 @@ class Runner:
         session: requests.Session,
     ) -> None:
         deadline = run.created_at + prompt.timeout_minutes * 60
-        failures = 0
+        failures = client_errors = 0
         assert run.rollout_id is not None
         while not self._stop.is_set():
             current = self._db.get_run(run_id=run.run_id)
@@ -221,11 +227,18 @@ class Runner:
                 return
             try:
                 state = client.status(rollout_id=run.rollout_id)
-                failures = 0
+                failures = client_errors = 0
             except errors.TransientAPIError as exc:
                 failures += 1
                 log.warning("run %s: status check failed (%s), retrying", run.run_id, exc)
                 self._stop.wait(_backoff(failures, exc))
+                continue
+            except errors.ClientAPIError as exc:
+                client_errors += 1
+                if client_errors >= CLIENT_ERRORS_IN_A_ROW:
+                    self._fail(run.run_id, f"The rollout service failed: {exc}")
+                    return
+                self._stop.wait(self._settings.poll_interval_seconds)
                 continue
             except errors.EvalsActionError as exc:
                 self._fail(run.run_id, f"The rollout service failed: {exc}")
@@ -283,37 +296,37 @@ class Runner:
 
 
 def init_request(*, run: store.RunRow, prompt: config.Prompt, rollout_id: str) -> dict[str, Any]:
-    """The Eval Protocol `InitRequest` for one run, aimed at the run's preview."""
+    """The Eval Protocol `InitRequest` for one run, aimed at the run's preview.
+
+    Built with the rollout backends' own helpers, so the server and the action's `remote`
+    backend target previews and name correlation ids the same way.
+    """
     args = run.request.get("templateArgs") or {}
     url_map = run.request.get("urlMap") or {}
-    messages = [
-        {**m, "content": targeting.target(text=m["content"], template_args=args, url_map=url_map)}
-        if isinstance(m.get("content"), str)
-        else dict(m)
-        for m in prompt.messages
-    ]
-    experiment = (
-        f"{run.repository}#{run.pull_request}"
-        if run.repository and run.pull_request is not None
-        else run.run_id
-    )
     rollout = prompt.rollout
-    return {
-        "completion_params": dict(rollout.completion_params),
-        "messages": messages,
-        "tools": [dict(t) for t in prompt.tools] if prompt.tools is not None else None,
-        "model_base_url": rollout.model_base_url or None,
-        "metadata": {
-            "invocation_id": f"evals-server-{run.run_id}",
-            "experiment_id": experiment,
-            "rollout_id": rollout_id,
-            "run_id": run.run_id,
-            "row_id": prompt.id,
-            "url_map": dict(url_map),
-            "template_args": dict(args),
-        },
-        "api_key": rollout.model_api_key,
-    }
+    ids = rollout_common.Correlation(
+        invocation_id=f"evals-server-{run.run_id}",
+        experiment_id=f"{run.repository}#{run.pull_request}"
+        if run.repository and run.pull_request is not None
+        else run.run_id,
+        rollout_id=rollout_id,
+        run_id=run.run_id,
+        row_id=prompt.id,
+    )
+    return rollout_common.init_request(
+        prompt=rollout_common.Prompt(
+            title=prompt.title,
+            messages=tuple(dict(m) for m in prompt.messages),
+            tools=[dict(t) for t in prompt.tools] if prompt.tools is not None else None,
+            completion_params=dict(rollout.completion_params),
+        ),
+        messages=rollout_common.target_messages(
+            messages=prompt.messages, template_args=args, url_map=url_map
+        ),
+        meta=rollout_common.metadata(ids=ids, url_map=url_map, template_args=args),
+        model_base_url=rollout.model_base_url,
+        api_key=rollout.model_api_key or "",
+    )
 
 
 def report_slug(*, prompt_id: str, run_id: str) -> str:
@@ -321,7 +334,8 @@ def report_slug(*, prompt_id: str, run_id: str) -> str:
     return f"{base or 'report'}-{run_id.replace('-', '')[:10]}"
 
 
-def _backoff(attempt: int, exc: errors.TransientAPIError) -> float:
-    if exc.retry_after is not None:
+def _backoff(attempt: int, exc: errors.TransientAPIError | None) -> float:
+    """1, 2, 4, ... seconds, capped; the service's Retry-After wins (still capped)."""
+    if exc is not None and exc.retry_after is not None:
         return min(exc.retry_after, MAX_BACKOFF_SECONDS)
     return min(2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS)

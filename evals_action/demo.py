@@ -1,0 +1,156 @@
+"""`evals-action demo`: the whole loop on one machine, in seconds, with no account.
+
+On loopback, on free ports: the evals server (temporary SQLite file, the example
+`prompts.toml`, a fresh API key), the example preview site, and the example agent. Then the
+real action CLI runs as a child process, `python -m evals_action run --local`, configured only
+through its `EVALS_*` environment like a workflow step, and prints its comment, status and
+outputs. The agent follows a fixed plan unless a model endpoint is given (see
+`examples/agent.py`). Needs the `server` extra.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib.resources
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evals_action import errors
+
+if TYPE_CHECKING:
+    from evals_action.server import config as server_config
+
+PROMPT_ID = "create-project"
+PRODUCTION_HOST = "app.example.com"
+PROJECT_NAME = "demo"
+
+
+@dataclasses.dataclass(frozen=True)
+class Options:
+    model_base_url: str = ""
+    model: str = "gpt-4o-mini"
+    model_api_key: str = dataclasses.field(default="", repr=False)
+    keep_running: bool = False
+    timeout: float = 60.0
+
+
+def run(*, options: Options, echo: Callable[[str], None]) -> int:
+    """Run the demo; return the action's exit code."""
+    if importlib.util.find_spec("evals_action.__main__") is None:
+        raise errors.EvalsActionError(
+            "the demo runs the action as `python -m evals_action run --local`, and this build "
+            "has no evals_action/__main__.py yet; update the checkout and retry"
+        )
+    try:
+        from evals_action.examples import agent, preview_site
+        from evals_action.server import app, keys, serving, store
+    except ImportError as exc:
+        raise errors.EvalsActionError(
+            f"the demo needs the server extra ({exc.name} is missing): "
+            "pip install 'evals-action[server]'"
+        ) from exc
+    with tempfile.TemporaryDirectory(prefix="evals-demo-") as tmp:
+        database = Path(tmp) / "evals.sqlite3"
+        db = store.Store(path=database)
+        _, api_key = keys.create(store=db, name="demo")
+        db.close()
+        with (
+            serving.Background(app=preview_site.create_app()) as preview,
+            serving.Background(app=agent.create_app()) as agent_server,
+        ):
+            settings = demo_settings(agent_url=agent_server.url, options=options)
+            sock = serving.listen(host="127.0.0.1", port=0)
+            public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            server_app = app.create_app(database=database, settings=settings, public_url=public_url)
+            with serving.Background(app=server_app, sock=sock) as server:
+                mode = (
+                    f"model {options.model} at {options.model_base_url}"
+                    if options.model_base_url
+                    else "fixed plan, no model"
+                )
+                echo(f"evals server   {server.url}  (dashboard {server.url}/)")
+                echo(f"preview site   {preview.url}  (stands in for {PRODUCTION_HOST})")
+                echo(f"example agent  {agent_server.url}  ({mode})")
+                echo(f"running: {sys.executable} -m evals_action run --local\n")
+                code = run_action(
+                    env=action_env(
+                        base_url=server.url,
+                        api_key=api_key,
+                        preview_url=preview.url,
+                        timeout=options.timeout,
+                    ),
+                    timeout=options.timeout,
+                )
+                echo(f"\nexit code {code} · dashboard {server.url}/")
+                if options.keep_running:
+                    echo("Servers stay up; press Ctrl-C to stop.")
+                    _wait_for_interrupt()
+    return code
+
+
+def demo_settings(*, agent_url: str, options: Options) -> server_config.ServerConfig:
+    """The example `prompts.toml`, pointed at this agent and, when given, at a model."""
+    from evals_action.server import config
+
+    source = importlib.resources.files("evals_action.examples").joinpath("prompts.toml")
+    with importlib.resources.as_file(source) as path:
+        settings = config.load(path=path, environ={})
+    prompt = settings.prompts[PROMPT_ID]
+    rollout = dataclasses.replace(
+        prompt.rollout,
+        url=agent_url,
+        model_base_url=options.model_base_url,
+        model_api_key=options.model_api_key or None,
+        completion_params={**prompt.rollout.completion_params, "model": options.model}
+        if options.model_base_url
+        else prompt.rollout.completion_params,
+    )
+    prompts = {**settings.prompts, PROMPT_ID: dataclasses.replace(prompt, rollout=rollout)}
+    return dataclasses.replace(settings, prompts=prompts, poll_interval_seconds=0.2)
+
+
+def action_env(*, base_url: str, api_key: str, preview_url: str, timeout: float) -> dict[str, str]:
+    """The child's environment: ours without any EVALS_* or GITHUB_* the user has set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALS_", "GITHUB_"))}
+    env.update(
+        {
+            "EVALS_API_KEY": api_key,
+            "EVALS_API_BASE_URL": base_url,
+            "EVALS_PROMPT_ID": PROMPT_ID,
+            "EVALS_URL_MAP": json.dumps({PRODUCTION_HOST: preview_url}),
+            "EVALS_TEMPLATE_VARS": json.dumps({"project_name": PROJECT_NAME}),
+            "EVALS_POLL_INTERVAL_SECONDS": "1",
+            "EVALS_WAIT_TIMEOUT_MINUTES": f"{timeout / 60:.3f}",
+        }
+    )
+    return env
+
+
+def run_action(*, env: Mapping[str, str], timeout: float) -> int:
+    """The real action CLI; its output goes straight to this terminal."""
+    try:
+        finished = subprocess.run(
+            [sys.executable, "-m", "evals_action", "run", "--local"],
+            env=dict(env),
+            timeout=timeout + 10,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise errors.EvalsActionError(
+            f"the action did not finish within {timeout:g} s; rerun with --timeout"
+        ) from exc
+    return finished.returncode
+
+
+def _wait_for_interrupt() -> None:  # pragma: no cover - interactive
+    with contextlib.suppress(KeyboardInterrupt):
+        threading.Event().wait()
