@@ -498,8 +498,11 @@ def _find_comment(
     gh: github_api.GitHub, *, issue_number: int, prompt_id: str
 ) -> github_api.Comment | None:
     """Our oldest marker comment, authored by the token's identity; others are never edited."""
-    mark = render.marker(prompt_id)
-    candidates = [c for c in gh.comments(issue_number=issue_number) if mark in c.body]
+    candidates = [
+        c
+        for c in gh.comments(issue_number=issue_number)
+        if render.is_ours(c.body, prompt_id=prompt_id)
+    ]
     if not candidates:
         return None
     me = gh.identity()

@@ -23,6 +23,11 @@ MARKER_PREFIX = "<!-- 2027-eval-comment:"
 CUT_NOTE = "\n\n_This comment was cut to fit GitHub's size limit: see the full report{link}._\n"
 
 
+def is_ours(body: str, *, prompt_id: str) -> bool:
+    """The marker must be the comment's first line; a marker quoted later does not count."""
+    return body.split("\n", 1)[0].strip() == marker(prompt_id)
+
+
 def marker(prompt_id: str) -> str:
     # The id is escaped so that it cannot close the HTML comment early.
     safe = prompt_id.replace("--", "-\u200b-").replace(">", "&gt;")
@@ -76,7 +81,7 @@ def build_view(
         marker=marker(prompt_id),
         title=run.prompt_title or prompt_id,
         heading=result.heading,
-        reason=_cut(result.reason, REASON_LIMIT) if result.reason else None,
+        reason=literal(_cut(result.reason, REASON_LIMIT)) if result.reason else None,
         completed=completed,
         metrics=metric_cells(
             report.metrics if report else None, baseline.metrics if baseline else None
@@ -212,9 +217,17 @@ def _escape_line_start(m: re.Match[str]) -> str:
     return lead + "\\" + mark + dot
 
 
+def literal(text: str) -> str:
+    """Text for code spans and blocks. GitHub parses neither HTML nor mentions there, but a
+    marker could still be matched by a search and text is copied elsewhere, so HTML comment
+    delimiters and `@` are broken up with a zero-width space."""
+    text = text.replace("<!--", "<!-\u200b-").replace("-->", "-\u200b->")
+    return re.sub(r"@(?=\w)", "@\u200b", text)
+
+
 def code(value: Any) -> str:
     """An inline code span that holds any text: fence longer than any backtick run inside."""
-    text = " ".join(str(value).split()).replace("@", "@\u200b")
+    text = literal(" ".join(str(value).split()))
     longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
     fence = "`" * (longest + 1)
     pad = " " if text.startswith("`") or text.endswith("`") or not text else ""

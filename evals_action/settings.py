@@ -273,15 +273,14 @@ def load(environ: Mapping[str, str], *, need_github_token: bool = True) -> Setti
         lambda: clean_url(name="api-base-url", raw=e("API_BASE_URL") or DEFAULT_API_BASE_URL),
         DEFAULT_API_BASE_URL,
     )
-    empty: dict[str, str] = {}
-    url_map = c.take(lambda: clean_url_map(raw=e("URL_MAP")), empty)
+    parsed_map: dict[str, str] | None = c.take(lambda: clean_url_map(raw=e("URL_MAP")), None)
+    url_map = parsed_map or {}
     template_vars = c.take(lambda: clean_template_vars(raw=e("TEMPLATE_VARS")), None)
     deployment_url = _deployment_url(
         c,
         raw=e("DEPLOYMENT_URL"),
-        url_map=url_map,
+        url_map=parsed_map,
         template_vars=template_vars,
-        url_map_raw=e("URL_MAP"),
     )
     wait = c.take(
         lambda: clean_positive(
@@ -353,31 +352,25 @@ def _deployment_url(
     c: _Collector,
     *,
     raw: str,
-    url_map: Mapping[str, str],
+    url_map: Mapping[str, str] | None,
     template_vars: Mapping[str, Any] | None,
-    url_map_raw: str,
 ) -> str | None:
     if raw.strip():
         return c.take(lambda: clean_preview_url(name="deployment-url", raw=raw), None)
+    if url_map is None:  # url-map itself was invalid; that problem is already reported
+        return None
     if len(url_map) > 1:
         c.problems.append(
             "url-map has multiple entries, set 'deployment-url' input explicitly to disambiguate"
         )
         return None
-    if not url_map and not template_vars and _json_ok(url_map_raw):
+    if not url_map and not template_vars:
         c.problems.append(
             "url-map must have at least one entry (or set template-vars for prompts that use "
             "template variables instead of a preview URL)"
         )
         return None
     return next(iter(url_map.values()), None)
-
-
-def _json_ok(raw: str) -> bool:
-    try:
-        return isinstance(json.loads(raw or "{}"), dict)
-    except json.JSONDecodeError:
-        return False
 
 
 def _load_rollout(
