@@ -331,7 +331,7 @@ def create(
     settings: settings.Settings,
     target: models.Target,
     session: requests.Session,
-    github: Callable[[], github_api.GitHub],
+    github: Callable[..., github_api.GitHub],
     sleep: Callable[[float], None],
     clock: Callable[[], float],
 ) -> base.Backend:
