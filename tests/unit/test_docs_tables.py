@@ -1,0 +1,60 @@
+"""docs/reference.md's input and output tables say exactly what action.yml declares."""
+
+from __future__ import annotations
+
+import pathlib
+import re
+
+import yaml
+
+ROOT = pathlib.Path(__file__).parents[2]
+
+
+def table(section: str) -> list[list[str]]:
+    text = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    body = text.split(f"## {section}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in body.splitlines() if line.startswith("| `")]
+    return [[cell.strip() for cell in row.strip("|").split(" | ")] for row in rows]
+
+
+def action() -> dict[str, dict[str, dict[str, object]]]:
+    data = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_inputs_table_matches_action_yml() -> None:
+    inputs = action()["inputs"]
+    rows = table("Inputs")
+    assert [r[0].strip("`") for r in rows] == list(inputs)
+    for name, env, default, description in rows:
+        spec = inputs[name.strip("`")]
+        assert env == "`EVALS_" + name.strip("`").upper().replace("-", "_") + "`"
+        if spec.get("required"):
+            assert default == "required"
+        elif spec.get("default") in (None, ""):
+            assert default == "—"
+        else:
+            assert default == f"`{spec['default']}`"
+        assert description == spec["description"]
+
+
+def test_outputs_table_matches_action_yml() -> None:
+    outputs = action()["outputs"]
+    rows = table("Outputs")
+    assert [r[0].strip("`") for r in rows] == list(outputs)
+    for name, description in rows:
+        assert description == outputs[name.strip("`")]["description"]
+
+
+def test_cli_options_cover_every_input() -> None:
+    """Each input is also an option of `evals-action run` (with the same env var)."""
+    from evals_action import cli
+
+    assert [name for name, _, _ in cli.RUN_OPTIONS] == list(action()["inputs"])
+
+
+def test_readme_lists_the_two_commands() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert re.search(r"^make demo$", readme, re.M)
+    assert re.search(r"^make test$", readme, re.M)
