@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 PROMPT_ID = "create-project"
 PRODUCTION_HOST = "app.example.com"
 PROJECT_NAME = "demo"
+DEMO_SHA = "d" * 40
 
 
 @dataclasses.dataclass(frozen=True)
@@ -130,6 +131,10 @@ def action_env(*, base_url: str, api_key: str, preview_url: str, timeout: float)
             "EVALS_TEMPLATE_VARS": json.dumps({"project_name": PROJECT_NAME}),
             "EVALS_POLL_INTERVAL_SECONDS": "1",
             "EVALS_WAIT_TIMEOUT_MINUTES": f"{timeout / 60:.3f}",
+            # A made-up pull request and commit, so the status line and supersession context show.
+            "EVALS_PR_NUMBER": "1",
+            "EVALS_SHA": DEMO_SHA,
+            "GITHUB_REPOSITORY": "example/demo",
         }
     )
     return env

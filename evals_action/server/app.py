@@ -61,6 +61,10 @@ class Changes:
         for event in self._waiters.get(run_id, ()):
             event.set()
 
+    def watching(self, *, run_id: str) -> int:
+        """How many long polls are waiting on this run right now."""
+        return len(self._waiters.get(run_id, ()))
+
     @contextlib.contextmanager
     def watch(self, *, run_id: str) -> Iterator[asyncio.Event]:
         event = asyncio.Event()
@@ -140,10 +144,13 @@ def create_app(
         Route("/api/openapi", open_(openapi_document), methods=["GET"]),
         Route("/healthz", open_(health), methods=["GET"]),
         Route("/", open_(dashboard_page), methods=["GET"]),
+        Route("/dashboard", open_(dashboard_page), methods=["GET"]),
         Route("/runs/{run_id}", open_(run_page), methods=["GET"]),
         Route("/reports/{slug}", open_(report_page), methods=["GET"]),
     ]
-    return Starlette(routes=routes, lifespan=lifespan)
+    application = Starlette(routes=routes, lifespan=lifespan)
+    application.state.changes = changes
+    return application
 
 
 def error(message: str, *, status: int) -> JSONResponse:

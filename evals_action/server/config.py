@@ -83,6 +83,7 @@ class Rollout:
     workflow_ref: str = "main"
     workflow_token_env: str = "GITHUB_TOKEN"  # noqa: S105 - a variable's name, not a secret
     github_api_url: str = "https://api.github.com"
+    github_server_url: str = "https://github.com"
     model_base_url: str = ""
     model_api_key_env: str | None = None
     completion_params: Mapping[str, Any] = dataclasses.field(default_factory=dict)

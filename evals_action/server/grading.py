@@ -186,6 +186,7 @@ def _targeted(*, check: config.Check, context: Context) -> config.Check:
 
     return dataclasses.replace(
         check,
+        name=apply(check.name),
         value=apply(check.value),
         pattern=rollout_common.fill_template(check.pattern, context.template_args),
         url=apply(check.url),

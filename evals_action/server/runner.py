@@ -15,7 +15,6 @@ The rollout itself is reached only through the rollout backends' clients
 
 from __future__ import annotations
 
-import importlib
 import logging
 import re
 import threading
@@ -23,12 +22,12 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol, cast
+from typing import Any, Protocol, runtime_checkable
 
 import requests
 
-from evals_action import errors, models
-from evals_action.backends import rollout_common
+from evals_action import errors, github_api, http, models
+from evals_action.backends import github_workflow, remote, rollout_common
 from evals_action.server import config, grading, store
 
 log = logging.getLogger("evals_action.server")
@@ -58,53 +57,113 @@ class RolloutClient(Protocol):
     def status(self, *, rollout_id: str) -> RolloutState: ...
 
 
+@runtime_checkable
+class Cancellable(Protocol):
+    """A client that can stop a rollout when the run's deadline passes (best effort)."""
+
+    def cancel(self, *, rollout_id: str) -> None: ...
+
+
 ClientFactory = Callable[[config.Rollout, requests.Session], RolloutClient]
-
-
-class RolloutUnavailable(errors.EvalsActionError):
-    """The rollout target's backend module is not installed in this build."""
 
 
 def backend_clients(rollout: config.Rollout, session: requests.Session) -> RolloutClient:
     """The real clients, from the rollout backends package (never a second copy here)."""
     if rollout.target == "remote":
-        remote = _backend("remote", "RemoteRolloutClient")
-        return cast(
-            RolloutClient,
-            remote.RemoteRolloutClient(
-                session=session,
-                rollout_url=rollout.url,
-                status_mode=rollout.status_mode,
-                tracing_url=rollout.tracing_url,
-                tracing_api_key=rollout.tracing_api_key,
-            ),
-        )
-    workflow = _backend("github_workflow", "GithubWorkflowRolloutClient")
-    return cast(
-        RolloutClient,
-        workflow.GithubWorkflowRolloutClient(
+        return remote.RemoteRolloutClient(
             session=session,
-            api_url=rollout.github_api_url,
-            token=rollout.workflow_token,
+            rollout_url=rollout.url,
+            status_mode=rollout.status_mode,
+            tracing_url=rollout.tracing_url,
+            tracing_api_key=rollout.tracing_api_key,
+        )
+    return WorkflowRollouts(rollout=rollout, sleep=time.sleep)
+
+
+class WorkflowRollouts:
+    """`RolloutClient` over `backends.github_workflow.GithubWorkflowBackend`.
+
+    That backend dispatches the workflow, finds the run named `rollout:<id>`, reads its
+    conclusion and its `rollout-result` artifact, and cancels it. This adapter only keeps, per
+    rollout id, the backend and the GitHub run id it found. The map lives in memory, so after a
+    restart a workflow rollout cannot be followed and its run fails with that reason.
+    The backend exposes the result as a report, so the final answer the checks see is the
+    result's `summary`; the conversation (`messages`) does not come through.
+    """
+
+    def __init__(self, *, rollout: config.Rollout, sleep: Callable[[float], None]) -> None:
+        self._rollout = rollout
+        self._sleep = sleep
+        self._active: dict[str, tuple[github_workflow.GithubWorkflowBackend, str]] = {}
+
+    def init(self, *, request: dict[str, Any]) -> None:
+        meta = request["metadata"]
+        ids = rollout_common.Correlation(
+            invocation_id=meta["invocation_id"],
+            experiment_id=meta["experiment_id"],
+            rollout_id=meta["rollout_id"],
+            run_id=meta["run_id"],
+            row_id=meta["row_id"],
+        )
+        rollout = self._rollout
+        token = rollout.workflow_token or ""
+        backend = github_workflow.GithubWorkflowBackend(
+            actions=lambda: github_api.Actions(
+                github=github_api.GitHub(
+                    token=token,
+                    api_url=rollout.github_api_url,
+                    repository=rollout.workflow_repo,
+                    user_agent=http.USER_AGENT,
+                )
+            ),
+            prompt=rollout_common.Prompt(
+                title=None,
+                messages=tuple(request["messages"]),
+                tools=request.get("tools"),
+                completion_params=dict(request.get("completion_params") or {}),
+            ),
+            ids=ids,
             repository=rollout.workflow_repo,
             workflow=rollout.workflow,
             ref=rollout.workflow_ref,
-        ),
-    )
-
-
-def _backend(module: str, attribute: str) -> Any:
-    try:
-        loaded = importlib.import_module(f"evals_action.backends.{module}")
-    except ImportError as exc:
-        raise RolloutUnavailable(
-            f"this build has no evals_action.backends.{module}; the rollout target cannot run"
-        ) from exc
-    if not hasattr(loaded, attribute):
-        raise RolloutUnavailable(
-            f"evals_action.backends.{module} has no {attribute}; the rollout target cannot run"
+            model_base_url=request.get("model_base_url") or "",
+            api_key=request.get("api_key") or "",
+            api_url=rollout.github_api_url,
+            server_url=rollout.github_server_url,
+            sleep=self._sleep,
         )
-    return loaded
+        started = backend.start(
+            request=models.StartRequest(
+                prompt_id=ids.row_id,
+                url_map=meta.get("url_map") or {},
+                template_args=meta.get("template_args") or None,
+                idempotency_key=ids.rollout_id,
+            )
+        )
+        self._active[ids.rollout_id] = (backend, started.run_id)
+
+    def status(self, *, rollout_id: str) -> RolloutState:
+        if rollout_id not in self._active:
+            raise errors.FatalAPIError(
+                "the server restarted while this workflow rollout ran, and a workflow run "
+                "cannot be followed after a restart; start a new run"
+            )
+        backend, run_id = self._active[rollout_id]
+        run = backend.fetch(run_id=run_id)
+        report = run.report
+        result: dict[str, Any] | None = None
+        if report is not None:
+            result = {k: v for k, v in report.raw.items() if k != "summary"}
+            if report.what_didnt:
+                result["summary"] = report.what_didnt
+        return rollout_common.RolloutState(
+            terminal=run.terminal, status=run.status, message=run.failure_reason, result=result
+        )
+
+    def cancel(self, *, rollout_id: str) -> None:
+        if rollout_id in self._active:
+            backend, run_id = self._active.pop(rollout_id)
+            backend.cancel(run_id=run_id)
 
 
 class Runner:
@@ -171,11 +230,7 @@ class Runner:
             self._fail(run_id, f"Prompt {run.prompt_id} is no longer in the server's config")
             return
         with requests.Session() as session:
-            try:
-                client = self._client_factory(prompt.rollout, session)
-            except RolloutUnavailable as exc:
-                self._fail(run_id, str(exc))
-                return
+            client = self._client_factory(prompt.rollout, session)
             if not run.init_sent:
                 run = self._start(run=run, prompt=prompt, client=client)
                 if run is None:
@@ -220,6 +275,8 @@ class Runner:
             if current is None or not current.in_flight:
                 return  # superseded while we waited
             if self._clock() >= deadline:
+                if isinstance(client, Cancellable):
+                    client.cancel(rollout_id=run.rollout_id)
                 self._fail(
                     run.run_id,
                     f"The rollout did not finish within {prompt.timeout_minutes:g} minutes",

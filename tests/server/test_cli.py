@@ -1,0 +1,93 @@
+"""`serve` and `demo` on the command line: options, environment variables, import cost."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from evals_action.server import cli
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "expected"),
+    [
+        (
+            cli.serve,
+            ["--help"],
+            [
+                "EVALS_SERVER_DATABASE",
+                "default: evals-server.sqlite3",
+                "EVALS_SERVER_CONFIG",
+                "default: prompts.toml",
+                "EVALS_SERVER_HOST",
+                "default: 127.0.0.1",
+                "EVALS_SERVER_PORT",
+                "default: 8787",
+                "EVALS_SERVER_PUBLIC_URL",
+                "default: http://HOST:PORT",
+                "EVALS_SERVER_LOG_LEVEL",
+            ],
+        ),
+        (
+            cli.serve,
+            ["keys", "create", "--help"],
+            ["EVALS_SERVER_KEY_NAME", "default: default", "EVALS_SERVER_DATABASE"],
+        ),
+        (
+            cli.demo,
+            ["--help"],
+            [
+                "EVALS_SERVER_MODEL_BASE_URL",
+                "fixed plan",
+                "EVALS_SERVER_MODEL",
+                "default: gpt-4o-mini",
+                "EVALS_SERVER_MODEL_API_KEY",
+                "EVALS_SERVER_KEEP_RUNNING",
+                "EVALS_SERVER_DEMO_TIMEOUT",
+            ],
+        ),
+    ],
+)
+def test_help_shows_each_options_variable_and_default(command, args, expected) -> None:  # type: ignore[no-untyped-def]
+    result = CliRunner().invoke(command, args, terminal_width=200)
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    for piece in expected:
+        assert piece in text
+
+
+def test_importing_the_cli_loads_no_server_stack() -> None:
+    """`evals-action --help` stays fast: the server's commands import only click up front."""
+    code = (
+        "import sys, evals_action.server.cli; print(__import__('json').dumps(sorted("
+        "m for m in ('starlette', 'uvicorn', 'sqlite3', 'jinja2', 'requests', 'anyio') "
+        "if m in sys.modules)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert json.loads(loaded) == []
+
+
+def test_a_bad_config_exits_2_with_every_problem_on_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "prompts.toml"
+    config.write_text('[[prompts]]\nid = "p"\n', encoding="utf-8")
+    result = CliRunner().invoke(
+        cli.serve, ["--config", str(config), "--database", str(tmp_path / "db")]
+    )
+    assert result.exit_code == 2
+    assert result.output == (
+        "Error: prompts[0] needs exactly one of text or messages; prompts[0].rollout is "
+        'required: a table with target = "remote" or "github-workflow"\n'
+    )
+
+
+def test_a_missing_config_says_so(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli.serve, [], env={"EVALS_SERVER_CONFIG": str(tmp_path / "x")})
+    assert result.exit_code == 2
+    assert "cannot read config" in result.output
