@@ -219,9 +219,15 @@ class Actions:
     except listings, which fetch 100 items per page and only as far as the caller iterates."""
 
     def __init__(self, *, github: GitHub, download_timeout: float = 60.0) -> None:
-        self._facade = github
-        self._repo = github._repo
-        self._requester = github._gh.requester
+        import github as gh
+
+        # The façade's own client, minus PyGithub's retries: they would sleep on their own, and
+        # swallow the Retry-After the polling loop needs. Same token, base URL and throttling.
+        settings = github._gh.requester.kwargs
+        settings.update(retry=None, lazy=True)
+        self._gh = gh.Github(**settings)
+        self._repo = self._gh.get_repo(github._repository)
+        self._requester = self._gh.requester
         self._download_timeout = download_timeout
 
     def dispatch(self, *, workflow: str, ref: str, inputs: dict[str, str]) -> None:

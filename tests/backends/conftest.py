@@ -70,7 +70,9 @@ def make_settings(prompt_file: pathlib.Path) -> Callable[..., settings.Settings]
             "GITHUB_RUN_ATTEMPT": "2",
             "GITHUB_REPOSITORY": "octo/shop",
         }
-        env.update({"EVALS_" + k.upper(): v for k, v in inputs.items()})
+        env.update(
+            {k if k.startswith("GITHUB_") else "EVALS_" + k.upper(): v for k, v in inputs.items()}
+        )
         return settings.load(env, need_github_token=False)
 
     return make
