@@ -923,7 +923,7 @@ class FakeGitHub(FakeServer):
             id=self._next_run,
             workflow=wf,
             repo=wf.repo,
-            ref=ref,
+            ref=ref.removeprefix("refs/heads/").removeprefix("refs/tags/"),  # as head_branch
             inputs=dict(inputs),
             name=_run_name(wf, inputs),
             run_number=wf.runs_started,
