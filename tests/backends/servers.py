@@ -171,3 +171,44 @@ class TracingGateway(FakeServer):
                     "severity": "INFO",
                 }
             )
+
+
+class ModelServer(FakeServer):
+    """An OpenAI-compatible `POST /v1/chat/completions` that answers `reply` (and records keys)."""
+
+    server_header = "fake-model"
+
+    def __init__(self, *, reply: str = "Bought the socks.", api_key: str | None = None) -> None:
+        super().__init__()
+        self.reply = reply
+        self.api_key = api_key
+
+    @property
+    def base_url(self) -> str:
+        return self.url + "/v1"
+
+    def _handle(self, request: RecordedRequest, raw: bytes) -> Reply:
+        if request.method != "POST" or request.path != "/v1/chat/completions":
+            return Reply(404, {"error": {"message": "not found"}})
+        if self.api_key and request.header("authorization") != f"Bearer {self.api_key}":
+            return Reply(401, {"error": {"message": "invalid api key"}})
+        body = request.json
+        if not isinstance(body, dict) or not body.get("model") or not body.get("messages"):
+            self._violate(f"chat completion body {body!r}")
+            return Reply(400, {"error": {"message": "model and messages are required"}})
+        return Reply(
+            200,
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": body["model"],
+                "choices": [
+                    {
+                        "index": 0,
+                        "message": {"role": "assistant", "content": self.reply},
+                        "finish_reason": "stop",
+                    }
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            },
+        )
