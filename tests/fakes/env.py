@@ -3,21 +3,26 @@
 `cli_env(workdir=..., github=fake_github, evals=fake_evals, event=payload)` builds a fresh
 environment (nothing inherited but PATH) with the runner's GITHUB_* variables pointing at the
 fakes and empty GITHUB_OUTPUT / GITHUB_STEP_SUMMARY files in `workdir`; `parse_github_output`
-reads the `name<<DELIM` blocks back.
+reads the `name<<DELIM` blocks back. `standalone("github", "--state-file", f)` runs a fake in its
+own process (for act, which runs the CLI elsewhere) and yields its URL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from tests.fakes.evals import FakeEvals
 from tests.fakes.github import FakeGitHub
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def cli_env(
@@ -99,3 +104,21 @@ def parse_github_output(text: str) -> dict[str, str]:
             name, value = line.split("=", 1)
             outputs[name] = value
     return outputs
+
+
+@contextlib.contextmanager
+def standalone(fake: str, *args: str) -> Iterator[str]:
+    """Run `python -m tests.fakes.<fake> --port 0 *args` until the block ends; yield its URL.
+    Seed and read it through its `/_fake/...` routes (or `--seed` / `--state-file`)."""
+    command = [sys.executable, "-m", f"tests.fakes.{fake}", "--port", "0", *args]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True) as process:
+        try:
+            assert process.stdout is not None
+            url = process.stdout.readline().strip()
+            if not url.startswith("http://"):
+                raise RuntimeError(f"tests.fakes.{fake} did not start (exit {process.poll()})")
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
