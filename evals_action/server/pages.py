@@ -17,9 +17,11 @@ import jinja2
 
 from evals_action.server import config, store
 
-CHART_WIDTH = 360
-CHART_HEIGHT = 96
-CHART_PAD = 8
+CHART_WIDTH = 420
+CHART_HEIGHT = 130
+CHART_PAD = 10
+CHART_AXIS = 30  # room on the left for the 0/50/100 labels
+CHART_FOOT = 18  # room below for the first and last dates
 RECENT_RUNS = 15
 
 _env = jinja2.Environment(
@@ -54,13 +56,27 @@ class Chart:
     width: int
     height: int
     points: Sequence[Point]
+    first: str = ""  # date under the left end
+    last: str = ""  # date under the right end
 
     @property
     def polyline(self) -> str:
         return " ".join(f"{p.x:.1f},{p.y:.1f}" for p in self.points)
 
+    @property
+    def left(self) -> int:
+        return CHART_AXIS
+
+    @property
+    def right(self) -> int:
+        return self.width - CHART_PAD
+
+    @property
+    def bottom(self) -> int:
+        return self.height - CHART_FOOT
+
     def y_for(self, score: float) -> float:
-        return CHART_PAD + (100 - score) / 100 * (self.height - 2 * CHART_PAD)
+        return CHART_PAD + (100 - score) / 100 * (self.bottom - CHART_PAD)
 
 
 def chart(*, runs: Sequence[store.RunRow]) -> Chart:
@@ -70,27 +86,29 @@ def chart(*, runs: Sequence[store.RunRow]) -> Chart:
         return blank
     first, last = runs[0].created_at, runs[-1].created_at
     span = last - first
-    usable = CHART_WIDTH - 2 * CHART_PAD
+    usable = blank.right - blank.left
     points = []
     for index, run in enumerate(runs):
         score = float(run.score or 0)
         if span > 0:
-            x = CHART_PAD + (run.created_at - first) / span * usable
+            share = (run.created_at - first) / span
         else:
-            x = (
-                CHART_PAD + (index / max(len(runs) - 1, 1)) * usable
-                if len(runs) > 1
-                else (CHART_WIDTH / 2)
-            )
+            share = index / (len(runs) - 1) if len(runs) > 1 else 0.5
         points.append(
             Point(
-                x=x,
+                x=blank.left + share * usable,
                 y=blank.y_for(score),
                 label=f"{score:g} · {human_time(run.created_at)}",
                 href=f"/runs/{run.run_id}",
             )
         )
-    return Chart(width=CHART_WIDTH, height=CHART_HEIGHT, points=tuple(points))
+    return dataclasses.replace(
+        blank, points=tuple(points), first=_day(first), last=_day(last) if span > 0 else ""
+    )
+
+
+def _day(timestamp: float) -> str:
+    return datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc).strftime("%b %d")
 
 
 def run_view(run: store.RunRow) -> dict[str, Any]:
