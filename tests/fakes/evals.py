@@ -12,8 +12,9 @@ with faults before any run is created (unless a fault says `after_create`).
 Long polling (`long_poll=True`, or a number of seconds): run GETs carry `X-Evals-Long-Poll: <max>`
 and honour `?wait=N` like a real server holding the request: steps whose status equals the one
 the client saw last are passed over at once (the state did not change while held) and the first
-changed step is answered; when the script has nothing new, the request is held for N seconds
-(cut short by `stop()`) and then answered with the unchanged state. `holds` records each hold.
+changed step is answered; when the script has nothing new and the run is not finished, the
+request is held for N seconds (cut short by `release()` or `stop()`) and then answered with the
+unchanged state. `holds` records each hold.
 
 Contract checks (appended to `violations`, the request is still answered): a missing or malformed
 `Authorization` (a well-formed Bearer with the wrong key is only a 401), `Accept` without
@@ -40,6 +41,7 @@ from tests.fakes._http import FakeServer, RecordedRequest, Reply, serve_main
 
 DEFAULT_API_KEY = "evals_test_key_123"
 DEFAULT_LONG_POLL = 30
+TERMINAL = frozenset({"completed", "failed", "superseded"})
 ALLOWED_BODY_KEYS = frozenset({"urlMap", "templateArgs", "context"})
 DEFAULT_REPORT: dict[str, Any] = {
     "slug": "checkout-flow",
@@ -367,7 +369,7 @@ class FakeEvals(FakeServer):
         run.gets += 1
         wait = self._wait_seconds(request)
         step = self._next_step(run, skip_unchanged=wait is not None)
-        if step is None and wait is not None:
+        if step is None and wait is not None and not _terminal(run.last):
             step = self._hold(run, wait)
         if step is None:
             step = run.steps[min(run.cursor, len(run.steps)) - 1]
@@ -450,6 +452,10 @@ class FakeEvals(FakeServer):
             "promptId": run.prompt_id,
             "reportStatus": "published" if published else "pending",
         }
+
+
+def _terminal(run: Mapping[str, Any] | None) -> bool:
+    return run is not None and run.get("status") in TERMINAL
 
 
 def _not_found() -> Reply:

@@ -51,27 +51,30 @@ def event_payload(
     stem = _resolve(name)
     event = stem.split(".", 1)[0]
     payload = json.loads((WEBHOOKS / f"{stem}.json").read_text(encoding="utf-8"))
-    source_owner, _, source_repo = payload["repository"]["full_name"].partition("/")
+    source = payload["repository"]["full_name"]
+    # Other repositories an example names (workflow_run's head_repository) become ours too.
+    names = {source} | set(re.findall(r'"full_name": "([^"/]+/[^"]+)"', json.dumps(payload)))
+    owners = {name.partition("/")[0] for name in names}
     old_number = _NUMBER[event](payload) if event in _NUMBER else None
     old_sha = _HEAD_SHA[event](payload) if event in _HEAD_SHA else None
 
     def rewrite(text: str) -> str:
         if old_sha and head_sha:
             text = text.replace(old_sha, head_sha)
-        text = re.sub(
-            rf"(?<![\w.-]){re.escape(source_owner)}/{re.escape(source_repo)}(?![\w.-])",
-            f"{owner}/{repo}",
-            text,
-        )
-        text = re.sub(rf"(?<=/){re.escape(source_owner)}(?=/|$)", owner, text)
+        for name in names:
+            text = re.sub(rf"(?<![\w.-]){re.escape(name)}(?![\w-])", f"{owner}/{repo}", text)
+        for old_owner in owners:
+            text = re.sub(rf"(?<=/){re.escape(old_owner)}(?=/|$)", owner, text)
         if old_number is not None and pr_number is not None:
             text = re.sub(
                 rf"/(pulls|issues|pull)/{old_number}(?=$|[/#?])", rf"/\1/{pr_number}", text
             )
-        return owner if text == source_owner else text
+        return owner if text in owners else text
 
     payload = _map_strings(payload, rewrite)
-    payload["repository"]["name"] = repo
+    for key in ("repository", "workflow_run"):
+        for node in _repositories(payload.get(key)):
+            node["name"] = repo
     if event == "pull_request":
         _pull_request(payload, pr_number, owner, repo, fork, fork_owner, head_repo_deleted)
     elif event == "issue_comment":
@@ -89,6 +92,16 @@ def _resolve(name: str) -> str:
     if preferred or matches:
         return preferred or matches[0]
     raise ValueError(f"no example payload {name!r}; known: {', '.join(EVENTS)}")
+
+
+def _repositories(node: Any) -> list[dict[str, Any]]:
+    """The repository objects in a payload part (those with a `full_name`)."""
+    if isinstance(node, list):
+        return [r for item in node for r in _repositories(item)]
+    if not isinstance(node, dict):
+        return []
+    own = [node] if "full_name" in node else []
+    return own + [r for value in node.values() for r in _repositories(value)]
 
 
 def _map_strings(value: Any, fn: Callable[[str], str]) -> Any:
@@ -114,8 +127,7 @@ def _pull_request(
     if pr_number is not None:
         payload["number"] = pull["number"] = pr_number
     for side in ("head", "base"):
-        if pull[side].get("repo"):
-            pull[side]["repo"]["name"] = repo
+        pull[side]["label"] = f"{owner}:{pull[side]['ref']}"
     head = pull["head"]
     if fork:
         forked = _map_strings(
