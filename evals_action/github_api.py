@@ -64,7 +64,7 @@ class GitHub:
             retry=retry,
             lazy=True,
         )
-        self._repo = self._gh.get_repo(repository, lazy=True)
+        self._repo = self._gh.get_repo(repository)
         self._repository = repository
         self._identity: str | None = None
         # Comment objects seen while listing or creating, so an update needs no extra GET.
