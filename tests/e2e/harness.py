@@ -133,16 +133,29 @@ class ActResult:
         return results[0]
 
     def outputs(self, step_id: str, *, job: str | None = None) -> dict[str, str]:
-        """Outputs of a top-level step, as later steps see them in ``steps.<id>.outputs``."""
-        outputs = {}
+        """Outputs of a top-level step, as GitHub would show them in ``steps.<id>.outputs``.
+
+        act differs from GitHub in one way that matters here: after a composite action it sets
+        the outer step's outputs from the action's ``outputs:`` mapping (``value:``) *and then*
+        copies every output of the action's inner steps onto it too. So an output whose
+        ``value:`` is missing or wrong still reaches later steps under act, not under GitHub.
+        The first value act reports is the mapping's; a later, different one means the mapping
+        is broken, and this fails instead of letting act's extra copy hide it.
+        """
+        seen: dict[str, list[str]] = {}
         for record in self.records:
             if (
                 record.get("command") == "set-output"
                 and record.get("stepID") == [step_id]
                 and (job is None or record.get("jobID") == job)
             ):
-                outputs[str(record["name"])] = str(record.get("arg", ""))
-        return outputs
+                seen.setdefault(str(record["name"]), []).append(str(record.get("arg", "")))
+        for name, values in seen.items():
+            assert len(set(values)) == 1, (
+                f"steps.{step_id}.outputs.{name}: act reported {values}; the first comes from "
+                "action.yml's outputs mapping, which GitHub uses alone; check its value:"
+            )
+        return {name: values[0] for name, values in seen.items()}
 
     def summary(self, *, job: str | None = None, matrix: Mapping[str, object] | None = None) -> str:
         """The job summary (``GITHUB_STEP_SUMMARY``) as GitHub would show it under the run."""
