@@ -213,6 +213,8 @@ class Runner:
         try:
             self._drive(run_id)
         except Exception:  # noqa: BLE001 - a worker must never die silently with a live run
+            if self._stop.is_set():
+                return  # shutting down (the database may be closed): the next start resumes it
             log.exception("run %s: unexpected error", run_id)
             self._db.finish(
                 run_id=run_id,

@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 
 STARTUP_TIMEOUT_SECONDS = 10.0
+SHUTDOWN_GRACE_SECONDS = 5
 
 
 def listen(*, host: str, port: int) -> socket.socket:
@@ -31,9 +32,19 @@ def listen(*, host: str, port: int) -> socket.socket:
 
 
 def run(*, app: Any, host: str, port: int, log_level: str = "info") -> None:
-    """Serve in the foreground until SIGINT/SIGTERM (uvicorn handles both gracefully)."""
+    """Serve in the foreground until SIGINT/SIGTERM (uvicorn handles both gracefully).
+
+    Open long polls would hold a graceful shutdown for up to their `wait`; after
+    `SHUTDOWN_GRACE_SECONDS` they are cut (the action just polls again, after the restart).
+    """
     config = uvicorn.Config(
-        app, host=host, port=port, log_level=log_level, lifespan="on", server_header=False
+        app,
+        host=host,
+        port=port,
+        log_level=log_level,
+        lifespan="on",
+        server_header=False,
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
     uvicorn.Server(config).run()
 
