@@ -35,15 +35,15 @@ class Lookups:
 
 
 def resolve(name: str, data: dict[str, Any], lookups: Lookups | None = None, **kw: Any) -> Any:
-    args: dict[str, Any] = dict(
-        event_name=name,
-        payload=data,
-        repository="Codertocat/Hello-World",
-        default_sha="d" * 40,
-        pr_override=None,
-        sha_override=None,
-        lookups=lookups,
-    )
+    args: dict[str, Any] = {
+        "event_name": name,
+        "payload": data,
+        "repository": "Codertocat/Hello-World",
+        "default_sha": "d" * 40,
+        "pr_override": None,
+        "sha_override": None,
+        "lookups": lookups,
+    }
     args.update(kw)
     return event.resolve(**args)
 

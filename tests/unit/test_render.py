@@ -7,8 +7,8 @@ and read the diff before committing it.
 from __future__ import annotations
 
 import os
-import re
 import pathlib
+import re
 
 import pytest
 
@@ -28,28 +28,28 @@ BASELINE = models.Report(
 
 
 def view(run: models.Run, result: outcome.Outcome, **kw: object) -> render.View:
-    args: dict[str, object] = dict(
-        prompt_id="4f1c2b7e-signup",
-        run=run,
-        result=result,
-        baseline=None,
-        template_vars={"plan": "pro"},
-        url_map={"acme.dev": "https://pr-42.acme-preview.dev"},
-        sha="0123456789abcdef",
-        dashboard_url="https://2027.dev/evals/dashboard",
-    )
+    args: dict[str, object] = {
+        "prompt_id": "4f1c2b7e-signup",
+        "run": run,
+        "result": result,
+        "baseline": None,
+        "template_vars": {"plan": "pro"},
+        "url_map": {"acme.dev": "https://pr-42.acme-preview.dev"},
+        "sha": "0123456789abcdef",
+        "dashboard_url": "https://2027.dev/evals/dashboard",
+    }
     args.update(kw)
     return render.build_view(**args)  # type: ignore[arg-type]
 
 
 def run(status: str, **kw: object) -> models.Run:
-    base: dict[str, object] = dict(
-        run_id="run-1",
-        status=status,
-        run_url=RUN_URL,
-        prompt_title="Sign up and create a project",
-        prompt_text="Open {{url}}.\nSign up, then create a project named demo.",
-    )
+    base: dict[str, object] = {
+        "run_id": "run-1",
+        "status": status,
+        "run_url": RUN_URL,
+        "prompt_title": "Sign up and create a project",
+        "prompt_text": "Open {{url}}.\nSign up, then create a project named demo.",
+    }
     base.update(kw)
     return models.Run(**base)  # type: ignore[arg-type]
 
@@ -115,8 +115,11 @@ def test_server_text_cannot_forge_a_marker_or_html_or_mentions() -> None:
     body = render.comment(states()["hostile"])
     after_marker = body.split("\n", 1)[1]
     assert "<!--" not in after_marker
-    assert "<img" not in body and "<b>" not in body
-    assert "@octocat" not in body and "@admin" not in body and "@you" not in body
+    assert "<img" not in body
+    assert "<b>" not in body
+    assert "@octocat" not in body
+    assert "@admin" not in body
+    assert "@you" not in body
     assert re.search(r"(?<!\\)\]\(javascript:", body) is None  # only escaped brackets remain
     assert "\\[x\\](javascript:" in body
 
