@@ -275,6 +275,8 @@ class RemoteBackend:
         self._model_base_url = model_base_url
         self._api_key = api_key
         self._text: str | None = rollout_common.prompt_text(prompt.messages)
+        # The status link shown at start, kept even if `auto` later falls back to the gateway.
+        self._links: dict[str, str] = {}
 
     @property
     def supports_long_poll(self) -> bool:
@@ -300,6 +302,7 @@ class RemoteBackend:
             )
         )
         link = self._client.status_link(rollout_id=self._ids.rollout_id)
+        self._links[self._ids.rollout_id] = link
         return models.StartedRun(
             run_id=self._ids.rollout_id,
             run_url=link,
@@ -309,7 +312,7 @@ class RemoteBackend:
 
     def fetch(self, *, run_id: str, wait_seconds: float = 0) -> models.Run:
         state = self._client.status(rollout_id=run_id)
-        link = self._client.status_link(rollout_id=run_id)
+        link = self._links.get(run_id) or self._client.status_link(rollout_id=run_id)
         return rollout_common.run_from_state(
             state=state,
             run_id=run_id,

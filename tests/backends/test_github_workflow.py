@@ -451,3 +451,21 @@ def test_secrets_stay_out_of_logs_and_errors(
     seen = h.backend.fetch(run_id=started.run_id)
     h.backend.cancel(run_id=started.run_id)
     assert_no_secret(caplog.text, repr(seen), repr(h.config))
+
+
+def test_ghes_prefix(make_settings: Callable[..., settings.Settings]) -> None:
+    """On GHES (`/api/v3`) every call stays under the prefix, the zip included."""
+    with FakeGitHub(owner="octo", repo="shop", token=WORKFLOW_TOKEN, api_prefix="/api/v3") as gh:
+        add_workflow(gh, script=[("completed", "success")])
+        config = make_settings(
+            backend="github-workflow",
+            workflow="4242",
+            workflow_repo=AGENTS,
+            workflow_token=WORKFLOW_TOKEN,
+            GITHUB_API_URL=gh.url,
+        )
+        h = Harness(gh, config)
+        seen = h.backend.fetch(run_id=h.start().run_id)
+        assert gh.violations == []
+    assert seen.report is not None
+    assert seen.report.score == 91.0

@@ -378,6 +378,7 @@ def test_auto_falls_back_to_the_gateway_and_reads_the_logs(
         seen = backend.fetch(run_id=run.run_id)
         service_calls = [r.path for r in svc.requests]
     assert (seen.status, seen.failure_reason) == (models.FAILED, "browser crashed")
+    assert seen.run_url == run.run_url == f"{svc.url}/status?rollout_id={run.run_id}"
     assert service_calls == ["/init", "/status"]  # the 404 is remembered
     calls = [(r.method, r.path) for r in gateway.requests]
     assert calls == [
