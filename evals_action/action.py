@@ -13,8 +13,9 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import logging
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from evals_action import (
@@ -88,6 +89,24 @@ def run(*, config: settings.Settings, mode: str, deps: Deps) -> int:
     runner = deps.runner
     for secret in config.secrets:
         runner.add_secret(secret)
+    with _warnings_to(runner):
+        return _run(config=config, mode=mode, deps=deps)
+
+
+@contextlib.contextmanager
+def _warnings_to(runner: workflow.Runner) -> Iterator[None]:
+    """Backends log their warnings (no baseline, bad artifact, ...); show them as annotations."""
+    logger = logging.getLogger("evals_action")
+    handler = workflow.WarningHandler(runner)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+def _run(*, config: settings.Settings, mode: str, deps: Deps) -> int:
+    runner = deps.runner
     gh = _GitHubSide(config=config, mode=mode, deps=deps)
     target = _target(config=config, mode=mode, gh=gh)
     if target.is_fork_skip:

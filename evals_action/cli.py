@@ -18,7 +18,7 @@ from evals_action import __version__
 
 # (option, default shown in --help, help). Each is also EVALS_<OPTION> (upper case, - → _).
 RUN_OPTIONS: tuple[tuple[str, str | None, str], ...] = (
-    ("api-key", None, "Bearer key for the evals API (required). Masked; never printed."),
+    ("api-key", None, "Bearer key for the evals API (required for evals-api). Masked."),
     ("api-base-url", "https://2027.dev/evals", "Evals API root. https:// except on loopback."),
     ("prompt-id", None, "Prompt UUID to run (required)."),
     ("url-map", "{}", "JSON object: production hostname → preview URL."),

@@ -257,18 +257,18 @@ def load(environ: Mapping[str, str], *, need_github_token: bool = True) -> Setti
         return _env(environ, "EVALS_" + name)
 
     c = _Collector()
-    api_key = e("API_KEY")
-    if not api_key.strip():
-        c.problems.append("api-key input is required")
-    prompt_id = e("PROMPT_ID").strip()
-    if not prompt_id:
-        c.problems.append("prompt-id input is required")
     backend = c.take(
         lambda: clean_choice(
             name="backend", raw=e("BACKEND"), choices=BACKENDS, default="evals-api"
         ),
         "evals-api",
     )
+    api_key = e("API_KEY")
+    if backend == "evals-api" and not api_key.strip():
+        c.problems.append("api-key input is required")
+    prompt_id = e("PROMPT_ID").strip()
+    if not prompt_id:
+        c.problems.append("prompt-id input is required")
     api_base_url = c.take(
         lambda: clean_url(name="api-base-url", raw=e("API_BASE_URL") or DEFAULT_API_BASE_URL),
         DEFAULT_API_BASE_URL,

@@ -8,6 +8,7 @@ Everything written passes through `redact`, so a secret never leaves the process
 
 from __future__ import annotations
 
+import logging
 import secrets
 import sys
 from collections.abc import Iterable, Mapping
@@ -95,6 +96,18 @@ class Runner:
                 handle.write(self.redact(markdown))
                 if not markdown.endswith("\n"):
                     handle.write("\n")
+
+
+class WarningHandler(logging.Handler):
+    """Routes the package's `logging` warnings (backends log there) to `::warning::` lines."""
+
+    def __init__(self, runner: Runner) -> None:
+        super().__init__(level=logging.WARNING)
+        self._runner = runner
+
+    def emit(self, record: logging.LogRecord) -> None:
+        level = "error" if record.levelno >= logging.ERROR else "warning"
+        self._runner.annotate(level, record.getMessage())
 
 
 def format_output(name: str, value: str) -> str:

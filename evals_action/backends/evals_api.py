@@ -5,14 +5,16 @@ Wire format only: building requests, reading responses into `models`. Timing liv
 
 from __future__ import annotations
 
+import logging
 import urllib.parse
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import requests
 
 from evals_action import errors, http, models
 
+LOG = logging.getLogger(__name__)
 LONG_POLL_HEADER = "X-Evals-Long-Poll"
 BASELINE_PAGE_SIZE = 20
 BASELINE_MAX_PAGES = 5
@@ -28,14 +30,12 @@ class EvalsApiBackend:
         base_url: str,
         api_key: str,
         timeout: tuple[float, float] = http.DEFAULT_TIMEOUT,
-        warn: Callable[[str], None] | None = None,
     ) -> None:
         self._session = session
         self._base = base_url.rstrip("/")
         self._auth = {"Authorization": f"Bearer {api_key}"}
         self._timeout = timeout
         self._long_poll_max = 0.0
-        self._warn: Callable[[str], None] = warn or (lambda message: None)
 
     @property
     def supports_long_poll(self) -> bool:
@@ -97,7 +97,7 @@ class EvalsApiBackend:
         try:
             return self._baseline(prompt_id=prompt_id, current_run_id=current_run_id)
         except errors.APIError as exc:
-            self._warn(f"No baseline: {exc.message}")
+            LOG.warning("No baseline for metric deltas: %s", exc.message)
             return None
 
     def _baseline(self, *, prompt_id: str, current_run_id: str) -> models.Report | None:

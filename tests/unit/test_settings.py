@@ -202,3 +202,14 @@ def test_rollout_backends_name_their_required_inputs() -> None:
 
 def test_rollout_timeout_defaults_to_wait_timeout() -> None:
     assert load(EVALS_WAIT_TIMEOUT_MINUTES="7").rollout.timeout_minutes == 7
+
+
+def test_api_key_is_only_required_for_the_evals_api_backend() -> None:
+    s = load(
+        EVALS_API_KEY="",
+        EVALS_BACKEND="remote",
+        EVALS_PROMPT_FILE="p.json",
+        EVALS_ROLLOUT_URL="https://agent.example.com",
+    )
+    assert s.api_key == ""
+    assert problems(EVALS_API_KEY="") == ("api-key input is required",)
