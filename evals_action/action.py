@@ -332,7 +332,14 @@ class _GitHubSide:
         return self._deps.github(token=token, repository=repository)
 
     def lookups(self) -> event.Lookups | None:
-        return self.for_token() if self._config.github_token else None
+        """Look-ups that build the façade (and import PyGithub) only when an event needs one."""
+        return self if self._config.github_token else None
+
+    def pull(self, *, number: int) -> github_api.Pull:
+        return self.for_token().pull(number=number)
+
+    def open_pulls_for_commit(self, *, sha: str) -> list[github_api.Pull]:
+        return self.for_token().open_pulls_for_commit(sha=sha)
 
     @property
     def writes(self) -> bool:
