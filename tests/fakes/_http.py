@@ -84,7 +84,8 @@ class FakeServer:
         httpd = _Server(self._address, _Handler)
         httpd.fake = self
         self._httpd = httpd
-        self._address = httpd.server_address[:2]
+        host, port = httpd.server_address[:2]
+        self._address = (str(host), int(port))
         self._thread = threading.Thread(
             target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
         )

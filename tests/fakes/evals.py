@@ -290,7 +290,8 @@ class FakeEvals(FakeServer):
         prompt = self._prompts.get(prompt_id)
         if prompt is None:
             return Reply(404, {"error": "Prompt not found"})
-        args = body.get("templateArgs") if isinstance(body.get("templateArgs"), dict) else {}
+        given = body.get("templateArgs")
+        args: dict[str, Any] = given if isinstance(given, dict) else {}
         missing = [v for v in prompt["templateVars"] if args.get(v) in (None, "")]
         if missing:
             return Reply(400, {"error": f"Missing template vars: {', '.join(missing)}"})

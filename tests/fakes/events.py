@@ -50,7 +50,7 @@ def event_payload(
     plain issue. `pr_number` on workflow_run fills `workflow_run.pull_requests`."""
     stem = _resolve(name)
     event = stem.split(".", 1)[0]
-    payload = json.loads((WEBHOOKS / f"{stem}.json").read_text(encoding="utf-8"))
+    payload: dict[str, Any] = json.loads((WEBHOOKS / f"{stem}.json").read_text(encoding="utf-8"))
     source = payload["repository"]["full_name"]
     # Other repositories an example names (workflow_run's head_repository) become ours too.
     names = {source} | set(re.findall(r'"full_name": "([^"/]+/[^"]+)"', json.dumps(payload)))

@@ -141,7 +141,7 @@ class _Route:
 
 
 def _routes(*table: tuple[str, str, str] | tuple[str, str, str, bool]) -> list[_Route]:
-    return [_Route(t[0], re.compile(t[1] + "$"), *t[2:]) for t in table]  # type: ignore[arg-type]
+    return [_Route(t[0], re.compile(t[1] + "$"), *t[2:]) for t in table]
 
 
 ROUTES = _routes(
@@ -454,7 +454,8 @@ class FakeGitHub(FakeServer):
             if repo is None:
                 return self._error(404, "Not Found")
         handler = getattr(self, route.handler)
-        return handler(request, repo, **params) if repo else handler(request, **params)
+        reply: Reply = handler(request, repo, **params) if repo else handler(request, **params)
+        return reply
 
     def _route_path(self, path: str) -> str | None:
         if self.api_prefix:

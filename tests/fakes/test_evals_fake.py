@@ -222,7 +222,7 @@ def test_baseline_listing_filters_and_pages(evals_fake: FakeEvals, http: request
     for _ in range(2):
         http.get(f"{evals_fake.url}/api/v1/runs/{run_id}")
     url = f"{evals_fake.url}/api/v1/runs"
-    query = {"promptId": PROMPT, "reportStatus": "published", "limit": 4}
+    query: dict[str, str | int] = {"promptId": PROMPT, "reportStatus": "published", "limit": 4}
 
     pages = [
         [r["runId"] for r in http.get(url, params={**query, "offset": o}).json()] for o in (0, 4)
