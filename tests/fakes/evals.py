@@ -122,6 +122,7 @@ class FakeEvals(FakeServer):
             "add_prompt",
             "script",
             "start_faults",
+            "listing_faults",
             "add_baseline_runs",
             "clear_requests",
             "take_violations",
@@ -148,6 +149,7 @@ class FakeEvals(FakeServer):
         self._by_key: dict[str, str] = {}
         self._keys_seen: list[str | None] = []
         self._start_faults: deque[Fault] = deque()
+        self._listing_faults: deque[Fault] = deque()
         self._baselines: list[dict[str, Any]] = []
         self._holds: list[dict[str, Any]] = []
 
@@ -178,6 +180,13 @@ class FakeEvals(FakeServer):
         """Answer the next POSTs to `/run` with these faults, one each, in order."""
         with self._lock:
             self._start_faults.extend(
+                f if isinstance(f, Fault) else _fault(f.get("fault", f)) for f in faults
+            )
+
+    def listing_faults(self, faults: Iterable[Fault | Mapping[str, Any]]) -> None:
+        """Answer the next `GET /api/v1/runs` listings with these faults, one each, in order."""
+        with self._lock:
+            self._listing_faults.extend(
                 f if isinstance(f, Fault) else _fault(f.get("fault", f)) for f in faults
             )
 
@@ -428,6 +437,8 @@ class FakeEvals(FakeServer):
         return wait
 
     def _list_runs(self, request: RecordedRequest) -> Reply:
+        if self._listing_faults:
+            return self._listing_faults.popleft().reply()
         query = request.query
         prompt_id = query.get("promptId")
         if not prompt_id:

@@ -583,3 +583,28 @@ def test_prompt_id_is_one_encoded_path_segment(
     assert result.code == 0, result.log
     post = next(r for r in fake_evals.requests if r.method == "POST")
     assert post.path == "/api/v1/prompts/team%2Fa%20b/run"
+
+
+def test_baseline_failure_is_a_warning_and_no_baseline(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
+) -> None:
+    """The listing answers 500: the eval still succeeds, with a warning and no baseline."""
+    seed(fake_github, fake_evals)
+    fake_evals.script(
+        PROMPT_ID,
+        [
+            {
+                "status": "completed",
+                "report": {"outcome": "succeeded", "metrics": {"timeSeconds": 3}},
+            }
+        ],
+    )
+    fake_evals.listing_faults([Fault(status=500)])
+    result = run_cli(environment(tmp_path, fake_github, fake_evals))
+    assert result.code == 0, result.log
+    warning = (
+        "::warning title=evals-action::No baseline for metric deltas: read baseline runs: HTTP 500"
+    )
+    assert warning in result.stdout
+    assert result.outputs["baseline-score"] == ""
+    assert states(fake_github)[-1][0] == "success"
