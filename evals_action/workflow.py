@@ -32,15 +32,20 @@ class Runner:
         self.actions = actions
         self._out = stdout or sys.stdout
         self._secrets = sorted({s for s in secret_values if s}, key=len, reverse=True)
+        self._masked: set[str] = set()
         self.outputs: dict[str, str] = {}
 
     # --- secrets ----------------------------------------------------------------------------
 
     def add_secret(self, value: str) -> None:
-        if value and value not in self._secrets:
+        """Redact `value` from everything written, and (in Actions) ask the runner to mask it."""
+        if not value:
+            return
+        if value not in self._secrets:
             self._secrets = sorted({*self._secrets, value}, key=len, reverse=True)
-            if self.actions:
-                self.mask(value)
+        if self.actions and value not in self._masked:
+            self._masked.add(value)
+            self.mask(value)
 
     def mask(self, value: str) -> None:
         """Ask the runner to hide `value` (each line separately, as the runner masks per line)."""

@@ -126,7 +126,8 @@ def _result(env: dict[str, str], code: int, stdout: str, stderr: str) -> Result:
 
 def assert_no_secrets(result: Result, *secrets: str, github: FakeGitHub | None = None) -> None:
     """No secret in the log, the outputs, the summary, or anything written to GitHub."""
-    places = [result.stdout, result.stderr, result.summary, *result.outputs.values()]
+    log = [line for line in result.log.splitlines() if not line.startswith("::add-mask::")]
+    places = ["\n".join(log), result.summary, *result.outputs.values()]
     if github is not None:
         places += [c["body"] for c in github.comments(PR)]
         places += [str(s) for s in github.statuses(HEAD_SHA)]

@@ -67,6 +67,11 @@ def test_fresh_pr_success_end_to_end(
     assert len(calls) <= 5, calls
     assert not any(c.startswith("GET /user") for c in calls)
     assert_no_secrets(result, DEFAULT_API_KEY, fake_github.token, github=fake_github)
+    # Masked at once: the runner hides these values in every later log line.
+    first = result.stdout.splitlines()[:2]
+    assert sorted(first) == sorted(
+        [f"::add-mask::{DEFAULT_API_KEY}", f"::add-mask::{fake_github.token}"]
+    )
 
 
 def test_existing_comment_of_ours_is_updated_on_page_three(
