@@ -140,6 +140,7 @@ def _run(*, config: settings.Settings, mode: str, deps: Deps) -> int:
         try:
             first = _first_read(backend=backend, started=started, runner=runner)
             eval_run.begin(first)
+            runner.group(f"Waiting for eval run {started.run_id}")
             result: polling.Result | None = polling.Poller(
                 backend=backend,
                 interval=config.poll_interval_seconds,
@@ -161,6 +162,7 @@ def _run(*, config: settings.Settings, mode: str, deps: Deps) -> int:
                 error=errors.APIError(f"internal error ({type(exc).__name__})"),
             )
         guard.disarm()  # from here on a signal cannot stop the final status being written
+        runner.endgroup()
         if result is None:
             return eval_run.finish(outcome.cancelled(eval_run.last), baseline=None)
         return _conclude(result=result, backend=backend, eval_run=eval_run, config=config)
