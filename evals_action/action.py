@@ -276,6 +276,7 @@ def _dry_run(
     runner.info(f"Pull request: #{target.pr_number}" if target.pr_number else "Pull request: none")
     runner.info(f"Commit: {target.sha}" if target.sha else "Commit: none")
     runner.info(f"Backend: {config.backend}")
+    runner.info(f"Preview: {config.deployment_url}" if config.deployment_url else "Preview: none")
     if config.backend == "evals-api":
         url = f"{config.api_base_url}/api/v1/prompts/{evals_api.segment(config.prompt_id)}/run"
         runner.info(f"Request: POST {url}")
@@ -387,6 +388,8 @@ class _Eval:
             f"Eval run {first.run_id} started: {first.prompt_title or self._config.prompt_id}"
         )
         self._runner.info(f"Status page: {first.run_url}")
+        if self._config.deployment_url:
+            self._runner.info(f"Preview: {self._config.deployment_url}")
         pending = outcome.running(first)
         self._status(pending)
         self._comment(pending, baseline=None)
