@@ -210,14 +210,28 @@ def _git(repo: pathlib.Path, *args: str) -> None:
     )
 
 
-def prepare_repo(*, workspace: Workspace, workflow_text: str, repository: str) -> pathlib.Path:
-    """Create the git repository act runs in, with the workflow as its only workflow."""
+def prepare_repo(
+    *,
+    workspace: Workspace,
+    workflow_text: str,
+    repository: str,
+    files: Mapping[str, bytes] | None = None,
+) -> pathlib.Path:
+    """Create the git repository act runs in, with the workflow as its only workflow.
+
+    ``files`` (path in the repository → content) are committed too, e.g. a prompt file the
+    workflow's checkout step must bring into the workspace.
+    """
     repo = workspace.repo
     workflows = repo / ".github" / "workflows"
     workflows.mkdir(parents=True, exist_ok=True)
     path = workflows / "workflow.yml"
     path.write_text(workflow_text, encoding="utf-8")
     (repo / "index.md").write_text("# docs site under test\n", encoding="utf-8")
+    for rel, content in (files or {}).items():
+        target = repo / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(content)
     _git(repo, "init", "-q", "-b", "main")
     _git(repo, "remote", "add", "origin", f"https://github.com/{repository}.git")
     _git(repo, "add", "-A")
@@ -330,10 +344,11 @@ def start(
     env: Mapping[str, str] | None = None,
     repository: str = "octo-org/docs-site",
     job: str | None = None,
+    files: Mapping[str, bytes] | None = None,
 ) -> ActRun:
     """Start act on ``workflow_text`` for one event; returns at once."""
     workflow_path = prepare_repo(
-        workspace=workspace, workflow_text=workflow_text, repository=repository
+        workspace=workspace, workflow_text=workflow_text, repository=repository, files=files
     )
     event_path = workspace.root / "event.json"
     event_path.write_text(json.dumps(event), encoding="utf-8")
