@@ -15,7 +15,7 @@ import dataclasses
 import json
 import logging
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from evals_action import (
@@ -81,6 +81,32 @@ def real_deps(*, config: settings.Settings, mode: str) -> Deps:
         rand=random.uniform,
         new_id=lambda: str(uuid.uuid4()),
     )
+
+
+def skip_fork(*, environ: Mapping[str, str], mode: str, secrets: Sequence[str]) -> bool:
+    """A fork PR on `pull_request` is skipped before the inputs are checked: its token is
+    read-only and its secrets are absent by design, so a missing api-key must not fail it.
+    Returns True when it skipped (warning, `final-status=skipped`, a summary line)."""
+    github = settings.load_github_context(environ)
+    if mode == DRY_RUN or github.event_name != "pull_request" or environ.get("EVALS_PR_NUMBER"):
+        return False
+    try:
+        payload = event.load_payload(github.event_path)
+    except errors.ConfigError:
+        return False  # reported with the other problems
+    if not event.is_fork_pull_request(payload, repository=github.repository):
+        return False
+    runner = workflow.Runner(
+        output_path=github.output_path if mode == ACTION else "",
+        summary_path=github.summary_path if mode == ACTION else "",
+        actions=mode == ACTION and github.actions,
+    )
+    for secret in secrets:
+        runner.add_secret(secret)
+    runner.annotate("warning", event.FORK_WARNING)
+    runner.set_outputs({"final-status": "skipped"})
+    runner.write_summary(f"### 2027 // skipped\n\n{event.FORK_WARNING}\n")
+    return True
 
 
 def run(*, config: settings.Settings, mode: str, deps: Deps) -> int:

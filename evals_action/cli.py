@@ -142,6 +142,8 @@ def _environ(options: Mapping[str, str | None]) -> dict[str, str]:
 def _run(*, environ: Mapping[str, str], mode: str) -> int:
     from evals_action import action, errors, settings, workflow
 
+    if action.skip_fork(environ=environ, mode=mode, secrets=_raw_secrets(environ)):
+        return 0
     actions = mode == "action" and environ.get("GITHUB_ACTIONS", "").lower() == "true"
     runner = workflow.Runner(actions=actions)
     try:

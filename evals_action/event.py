@@ -130,6 +130,14 @@ def _find_pr(lookups: Lookups, *, sha: str) -> int | None:
     return pulls[0].number if pulls else None
 
 
+def is_fork_pull_request(payload: Mapping[str, Any], *, repository: str) -> bool:
+    """The payload's pull request comes from another repository (or a deleted one)."""
+    pr = payload.get("pull_request")
+    if not isinstance(pr, Mapping):
+        return False
+    return _is_fork(pr, repository or _get(payload, "repository", "full_name") or "")
+
+
 def _is_fork(pr: Mapping[str, Any], repository: str) -> bool:
     head_repo = _get(pr, "head", "repo", "full_name")
     base_repo = _get(pr, "base", "repo", "full_name") or repository

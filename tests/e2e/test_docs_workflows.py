@@ -99,20 +99,36 @@ class Scene:
     evals: servers.FakeProcess
     workspace: harness.Workspace
 
-    def start(self, name: str, *, event_name: str, event: dict[str, Any]) -> harness.ActRun:
+    def start(
+        self,
+        name: str,
+        *,
+        event_name: str,
+        event: dict[str, Any],
+        secrets: dict[str, str] | None = None,
+    ) -> harness.ActRun:
         return harness.start(
             workspace=self.workspace,
             workflow_text=WORKFLOWS[name].text,
             event_name=event_name,
             event=event,
-            secrets={"GITHUB_TOKEN": TOKEN, "EVALS_API_KEY": API_KEY},
+            secrets={"GITHUB_TOKEN": TOKEN, "EVALS_API_KEY": API_KEY}
+            if secrets is None
+            else secrets,
             variables={"EVALS_API_BASE_URL": self.evals.url},
             env={"GITHUB_API_URL": self.github.url},
             repository=REPOSITORY,
         )
 
-    def run(self, name: str, *, event_name: str, event: dict[str, Any]) -> harness.ActResult:
-        result = self.start(name, event_name=event_name, event=event).wait()
+    def run(
+        self,
+        name: str,
+        *,
+        event_name: str,
+        event: dict[str, Any],
+        secrets: dict[str, str] | None = None,
+    ) -> harness.ActResult:
+        result = self.start(name, event_name=event_name, event=event, secrets=secrets).wait()
         assert result.leaked([TOKEN, API_KEY]) == [], "a secret reached act's log"
         return result
 
@@ -262,9 +278,13 @@ def test_after_deploy_reads_the_deploy_steps_output(scene: Scene) -> None:
 
 @covers("Evals after deploy")
 def test_fork_pr_on_pull_request_is_skipped_cleanly(scene: Scene) -> None:
-    """A fork PR on pull_request: warning, final-status=skipped, job green, nothing written."""
+    """A fork PR on pull_request: warning, final-status=skipped, job green, nothing written.
+    As on GitHub, the fork's run gets no secrets (the api-key input is empty)."""
     result = scene.run(
-        "Evals after deploy", event_name="pull_request", event=pull_request_event(fork=True)
+        "Evals after deploy",
+        event_name="pull_request",
+        event=pull_request_event(fork=True),
+        secrets={"GITHUB_TOKEN": TOKEN},
     )
     assert result.job_result("deploy-and-eval") == "success", result.log
     assert result.outputs(action_step_id("Evals after deploy"))["final-status"] == "skipped"

@@ -319,10 +319,13 @@ def test_fork_pr_on_pull_request_is_skipped_cleanly(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
     seed(fake_github, fake_evals, fork=True)
-    result = run_cli(environment(tmp_path, fake_github, fake_evals, fork=True))
+    # As on GitHub: a fork's pull_request run gets no secrets.
+    env = environment(tmp_path, fake_github, fake_evals, fork=True, EVALS_API_KEY="")
+    result = run_cli(env)
     assert result.code == 0, result.log
     assert "::warning title=evals-action::PR is from a fork" in result.stdout
     assert result.outputs == {"final-status": "skipped"}
+    assert "PR is from a fork" in result.summary
     assert fake_evals.requests == []
     assert fake_github.requests == []
 
