@@ -90,4 +90,5 @@ def test_every_output_is_reexported_from_the_run_step(name: str) -> None:
 def test_the_run_step_execs_the_cli() -> None:
     """`exec` so the CLI itself receives the runner's cancellation signals, not a bash parent."""
     script = str(_run_step()["run"]).strip()
-    assert script.split("exec ", 1)[1].endswith("-m evals_action run"), script
+    assert script.startswith("exec "), script
+    assert script.endswith('-I "$EVALS_ACTION_PATH/scripts/run-action.py"'), script

@@ -460,7 +460,7 @@ def test_cancelled_mid_poll_ends_in_error_not_pending(scene: Scene) -> None:
         timeout=120,
         what="the pending status (the action is now polling)",
     )
-    run.signal_step(contains="-m evals_action run", signum=signal.SIGINT)
+    run.signal_step(contains="scripts/run-action.py", signum=signal.SIGINT)
     result = run.wait()
     assert result.leaked([TOKEN, API_KEY]) == []
     assert result.job_result("eval") == "failure", result.log
