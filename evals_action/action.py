@@ -201,7 +201,7 @@ def _conclude(
         return eval_run.finish(
             outcome.unavailable(result.run, reason=_reason(result.error)), baseline=None
         )
-    if result.timed_out:
+    if result.timed_out or result.run.status == models.TIMED_OUT:
         backend.cancel(run_id=result.run.run_id)
         return eval_run.finish(
             outcome.timeout(result.run, fails=config.timeout_fails), baseline=None

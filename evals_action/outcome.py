@@ -130,8 +130,6 @@ def final(run: models.Run) -> Outcome:
             reason=None,
             exit_code=0,
         )
-    if run.status == models.TIMED_OUT:
-        return timeout(run, fails=False)
     failure = (run.failure_reason or "").strip() or None
     return _end(
         run,

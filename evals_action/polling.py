@@ -2,7 +2,8 @@
 
 Timing rules (contract §4):
 - between polls sleep `interval × U(0.9, 1.1)`, never past the deadline; a success resets backoff;
-- after 5xx, 429, network errors and timeouts the backoff doubles, capped at 60 s;
+- after 5xx, 429, network errors and timeouts the backoff doubles, capped at 60 s (but never
+  below the interval itself, for intervals over 60 s);
 - `Retry-After` replaces the computed delay, capped at 60 s and at the deadline, and jitter never
   makes the wait shorter than it;
 - 401/403/404 end the wait at once; other 4xx (and unreadable bodies) after three in a row;
@@ -49,9 +50,13 @@ def poll_delay(
         floor = min(retry_after, MAX_DELAY)
         delay = min(floor * rand(1.0, JITTER[1]), max(MAX_DELAY, floor))
         delay = max(delay, floor)
+    elif failures == 0:
+        delay = interval * rand(*JITTER)
     else:
-        base_delay = expo_delays(base_delay=interval, count=failures + 1)[-1]
-        delay = min(base_delay, MAX_DELAY) * rand(*JITTER)
+        # The doubled wait is capped at 60 s, jitter included, but never below the interval.
+        jitter = rand(*JITTER)
+        doubled = expo_delays(base_delay=interval, count=failures + 1)[-1]
+        delay = max(min(doubled * jitter, MAX_DELAY), interval * jitter)
     return max(0.0, min(delay, remaining))
 
 
@@ -95,13 +100,20 @@ class Poller:
         client_errors = 0
         retry_after: float | None = None
         grace_left = GRACE_POLLS
+        quick_return = False
         while True:
             if run.terminal and not (needs_grace(run) and grace_left > 0):
                 return Result(run=run)
             remaining = self.deadline - self.clock()
             if remaining <= 0:
                 return Result(run=run, timed_out=True)
-            long_poll = self.backend.supports_long_poll and failures == 0 and not run.terminal
+            long_poll = (
+                self.backend.supports_long_poll
+                and failures == 0
+                and not run.terminal
+                and not quick_return
+                and min(self.interval, remaining) >= 1
+            )
             if run.terminal:  # completed without a report yet: a grace poll
                 grace_left -= 1
                 delay = min(GRACE_DELAY, remaining)
@@ -118,6 +130,7 @@ class Poller:
             self._report(run=run, delay=delay, long_poll=long_poll)
             self.sleep(delay)
             wait = min(self.interval, max(0.0, self.deadline - self.clock())) if long_poll else 0.0
+            asked_at, before = self.clock(), run.status
             try:
                 run = self.backend.fetch(run_id=run.run_id, wait_seconds=wait)
             except errors.TransientAPIError as exc:
@@ -138,6 +151,9 @@ class Poller:
             failures = 0
             client_errors = 0
             retry_after = None
+            # A server that answers a long poll at once with nothing new gets a normal wait
+            # next, so a misbehaving one cannot turn the loop into a stream of requests.
+            quick_return = long_poll and run.status == before and self.clock() - asked_at < 1
 
     def _report(self, *, run: models.Run, delay: float, long_poll: bool) -> None:
         elapsed = format_duration(self.clock() - self.started_at)

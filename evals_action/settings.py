@@ -274,13 +274,18 @@ def load(environ: Mapping[str, str], *, need_github_token: bool = True) -> Setti
         DEFAULT_API_BASE_URL,
     )
     parsed_map: dict[str, str] | None = c.take(lambda: clean_url_map(raw=e("URL_MAP")), None)
+    problems_before_vars = len(c.problems)
     url_map = parsed_map or {}
     template_vars = c.take(lambda: clean_template_vars(raw=e("TEMPLATE_VARS")), None)
+    # An invalid template-vars is reported on its own; for url-map it still counts as given.
+    vars_given = bool(template_vars) or (
+        bool(e("TEMPLATE_VARS").strip()) and len(c.problems) > problems_before_vars
+    )
     deployment_url = _deployment_url(
         c,
         raw=e("DEPLOYMENT_URL"),
         url_map=parsed_map,
-        template_vars=template_vars,
+        vars_given=vars_given,
     )
     wait = c.take(
         lambda: clean_positive(
@@ -353,7 +358,7 @@ def _deployment_url(
     *,
     raw: str,
     url_map: Mapping[str, str] | None,
-    template_vars: Mapping[str, Any] | None,
+    vars_given: bool,
 ) -> str | None:
     if raw.strip():
         return c.take(lambda: clean_preview_url(name="deployment-url", raw=raw), None)
@@ -364,7 +369,7 @@ def _deployment_url(
             "url-map has multiple entries, set 'deployment-url' input explicitly to disambiguate"
         )
         return None
-    if not url_map and not template_vars:
+    if not url_map and not vars_given:
         c.problems.append(
             "url-map must have at least one entry (or set template-vars for prompts that use "
             "template variables instead of a preview URL)"

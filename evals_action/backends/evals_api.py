@@ -16,6 +16,9 @@ from evals_action import errors, http, models
 
 LOG = logging.getLogger(__name__)
 LONG_POLL_HEADER = "X-Evals-Long-Poll"
+DOCUMENTED_STATUSES = frozenset(
+    {models.PENDING, models.RUNNING, models.COMPLETED, models.FAILED, models.SUPERSEDED}
+)
 BASELINE_PAGE_SIZE = 20
 BASELINE_MAX_PAGES = 5
 
@@ -71,8 +74,8 @@ class EvalsApiBackend:
         params: dict[str, Any] | None = None
         timeout = self._timeout
         if wait_seconds > 0 and self.supports_long_poll:
-            wait = int(min(wait_seconds, self._long_poll_max))
-            if wait > 0:
+            wait = max(1, int(min(wait_seconds, self._long_poll_max)))
+            if wait_seconds >= 1:
                 params = {"wait": wait}
                 timeout = (timeout[0], timeout[1] + wait)
         response = http.send(
@@ -145,6 +148,8 @@ def start_body(request: models.StartRequest) -> dict[str, Any]:
 def parse_run(data: Mapping[str, Any], *, fallback_id: str = "") -> models.Run:
     prompt = _object(data.get("prompt"))
     status = _text(data.get("status")) or models.PENDING
+    if status not in DOCUMENTED_STATUSES:  # contract §3: any other value is "still running"
+        status = models.RUNNING
     return models.Run(
         run_id=_text(data.get("runId")) or fallback_id,
         status=status,

@@ -175,3 +175,19 @@ def test_baseline_stops_after_five_pages(fake_evals: FakeEvals) -> None:
     fake_evals.add_baseline_runs([filler] * 200)
     assert backend(fake_evals).baseline(prompt_id=PROMPT, current_run_id="c") is None
     assert len([r for r in fake_evals.requests if r.path == "/api/v1/runs"]) == 5
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("timed_out", "running"), ("queued", "running"), ("cancelled", "running"), ("", "pending")],
+)
+def test_undocumented_statuses_count_as_still_running(
+    fake_evals: FakeEvals, raw: str, expected: str
+) -> None:
+    """Contract §3: any status but the five documented ones is "still running"."""
+    fake_evals.add_prompt(prompt_id=PROMPT, title="T", text="x")
+    fake_evals.script(PROMPT, [{"status": raw}])
+    b = backend(fake_evals)
+    run = b.fetch(run_id=start(b).run_id)
+    assert run.status == expected
+    assert not run.terminal

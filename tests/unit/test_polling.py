@@ -87,9 +87,14 @@ class ScriptedBackend:
     script: Iterator[models.Run | errors.APIError]
     supports_long_poll: bool = False
     fetches: int = 0
+    holds: Clock | None = None  # a long-polling server holds the request for `wait_seconds`
+    waits: list[float] = dataclasses.field(default_factory=list)
 
     def fetch(self, *, run_id: str, wait_seconds: float = 0) -> models.Run:
         self.fetches += 1
+        self.waits.append(wait_seconds)
+        if self.holds is not None:
+            self.holds.now += wait_seconds
         item = next(self.script)
         if isinstance(item, errors.APIError):
             raise item
@@ -189,10 +194,51 @@ def test_grace_poll_stops_when_the_report_arrives() -> None:
 def test_long_poll_does_not_sleep_between_requests() -> None:
     clock = Clock()
     backend = ScriptedBackend(
-        iter([run("running"), run("completed", failure_reason="x")]), supports_long_poll=True
+        iter([run("running"), run("completed", failure_reason="x")]),
+        supports_long_poll=True,
+        holds=clock,
     )
     poller(backend, clock).wait(first=run("running"))
     assert clock.sleeps == [0, 0]
+    assert backend.waits == [20, 20]
+
+
+def test_long_poll_answered_at_once_with_nothing_new_falls_back_to_a_normal_wait() -> None:
+    """A server that advertises long polling but does not hold cannot make the loop spin."""
+    clock = Clock()
+    backend = ScriptedBackend(
+        iter([run("running"), run("running"), run("completed", failure_reason="x")]),
+        supports_long_poll=True,
+    )
+    poller(backend, clock).wait(first=run("running"))
+    assert clock.sleeps == [0, 20, 0]
+
+
+def test_no_long_poll_shorter_than_a_second_near_the_deadline() -> None:
+    clock = Clock()
+    backend = ScriptedBackend(iter([run("running")] * 50), supports_long_poll=True, holds=clock)
+    result = poller(backend, clock, minutes=0.5).wait(first=run("running"))
+    assert result.timed_out
+    assert all(w == 0 or w >= 1 for w in backend.waits)
+    assert backend.fetches < 5
+
+
+def test_intervals_over_sixty_seconds_are_kept_and_backoff_never_shortens_them() -> None:
+    def one(a: float, b: float) -> float:
+        return 1.0
+
+    assert (
+        polling.poll_delay(interval=120, failures=0, retry_after=None, remaining=999, rand=one)
+        == 120
+    )
+    assert (
+        polling.poll_delay(interval=120, failures=2, retry_after=None, remaining=999, rand=one)
+        == 120
+    )
+    assert (
+        polling.poll_delay(interval=50, failures=1, retry_after=None, remaining=999, rand=high)
+        == 60
+    )
 
 
 def test_unknown_status_counts_as_still_running() -> None:
