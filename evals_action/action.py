@@ -133,6 +133,7 @@ def _warnings_to(runner: workflow.Runner) -> Iterator[None]:
 
 def _run(*, config: settings.Settings, mode: str, deps: Deps) -> int:
     runner = deps.runner
+    backends.preflight(settings=config)
     gh = _GitHubSide(config=config, mode=mode, deps=deps)
     target = _target(config=config, mode=mode, gh=gh)
     if target.is_fork_skip:

@@ -62,7 +62,13 @@ class Runner:
     # --- log and annotations ----------------------------------------------------------------
 
     def info(self, message: str) -> None:
-        self._out.write(self.redact(message) + "\n")
+        """A log line. In Actions, a line that would start a workflow command (`::`) is
+        defused, so server text (a prompt title, a comment body) cannot forge annotations,
+        masks or `::stop-commands::`."""
+        text = self.redact(message)
+        if self.actions:
+            text = "\n".join(defuse(line) for line in text.split("\n"))
+        self._out.write(text + "\n")
         self._out.flush()
 
     def annotate(self, level: str, message: str, *, title: str = "evals-action") -> None:
@@ -113,6 +119,14 @@ class WarningHandler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         level = "error" if record.levelno >= logging.ERROR else "warning"
         self._runner.annotate(level, record.getMessage())
+
+
+def defuse(line: str) -> str:
+    """The runner treats a line starting with `::` (after spaces) as a command; break that."""
+    stripped = line.lstrip()
+    if stripped.startswith("::"):
+        return line[: len(line) - len(stripped)] + ":\u200b:" + stripped[2:]
+    return line
 
 
 def format_output(name: str, value: str) -> str:

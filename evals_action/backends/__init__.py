@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from evals_action.backends import base
 
 
+def preflight(*, settings: settings.Settings) -> None:
+    """What a backend can check without the network (a rollout's prompt file), before any call:
+    raises `errors.ConfigError`."""
+    if settings.backend != "evals-api":
+        from evals_action.backends import rollout_common
+
+        rollout_common.load_prompt(rollout=settings.rollout)
+
+
 def create(
     *,
     settings: settings.Settings,

@@ -193,3 +193,28 @@ def test_help_lists_every_option_with_env_and_default(args: list[str]) -> None:
     assert "[default: 20]" in out
     assert "--dry-run" in out
     assert "--local" in out
+
+
+def test_a_missing_prompt_file_is_reported_before_any_network_call(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub
+) -> None:
+    """On deployment_status the PR look-up is a GitHub call: the prompt file is checked first."""
+    from tests.fakes.events import event_payload
+
+    payload = event_payload("deployment_status.created", head_sha="a" * 40)
+    env = environment(
+        tmp_path,
+        fake_github,
+        None,
+        payload=payload,
+        event_name="deployment_status",
+        EVALS_BACKEND="remote",
+        EVALS_ROLLOUT_URL="http://127.0.0.1:9",
+        EVALS_API_KEY="",
+        EVALS_PROMPT_FILE="evals/missing.json",
+    )
+    result = run_cli(env)
+    no_traceback(result)
+    assert result.code == 2
+    assert "prompt-file 'evals/missing.json' was not found" in result.stdout
+    assert fake_github.requests == []

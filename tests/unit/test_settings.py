@@ -213,3 +213,11 @@ def test_api_key_is_only_required_for_the_evals_api_backend() -> None:
     )
     assert s.api_key == ""
     assert problems(EVALS_API_KEY="") == ("api-key input is required",)
+
+
+def test_invalid_template_vars_is_one_problem_not_two() -> None:
+    """A broken template-vars still counts as given: no extra "url-map must have" line."""
+    assert problems(EVALS_URL_MAP="{}", EVALS_TEMPLATE_VARS="{bad") == (
+        "template-vars must be valid JSON: Expecting property name enclosed in double quotes at "
+        "line 1 column 2",
+    )

@@ -72,3 +72,14 @@ def test_summary_appends(tmp_path: pathlib.Path) -> None:
     path.write_text("earlier step\n")
     workflow.Runner(summary_path=str(path)).write_summary("### ours")
     assert path.read_text() == "earlier step\n### ours\n"
+
+
+def test_server_text_cannot_forge_workflow_commands() -> None:
+    log = io.StringIO()
+    runner = workflow.Runner(actions=True, stdout=log)
+    runner.info("Eval run r1 started: Sign up\n::error title=pwned::forged\n  ::stop-commands::x")
+    lines = log.getvalue().splitlines()
+    assert lines[0] == "Eval run r1 started: Sign up"
+    assert not any(line.lstrip().startswith("::") for line in lines)
+    runner.annotate("warning", "real")
+    assert log.getvalue().endswith("::warning title=evals-action::real\n")
