@@ -32,6 +32,7 @@ from evals_action import (
 )
 
 ACTION = "action"
+FIRST_READ_DELAYS = (1.0, 2.0)
 LOCAL = "local"
 DRY_RUN = "dry-run"
 
@@ -165,7 +166,7 @@ def _run(*, config: settings.Settings, mode: str, deps: Deps) -> int:
     eval_run = _Eval(config=config, target=target, started=started, gh=gh, deps=deps)
     with _SignalGuard() as guard:
         try:
-            first = _first_read(backend=backend, started=started, runner=runner)
+            first = _first_read(backend=backend, started=started, deps=deps)
             eval_run.begin(first)
             runner.group(f"Waiting for eval run {started.run_id}")
             result: polling.Result | None = polling.Poller(
@@ -267,21 +268,32 @@ def _start(*, backend: Any, request: models.StartRequest, deps: Deps) -> models.
     raise AssertionError("unreachable")
 
 
-def _first_read(*, backend: Any, started: models.StartedRun, runner: workflow.Runner) -> models.Run:
-    """One GET right after the start, for the title and links; a failure is not fatal yet."""
-    try:
-        run: models.Run = backend.fetch(run_id=started.run_id)
-    except errors.APIError as exc:
-        runner.info(f"First status read failed ({exc.message}); will keep polling")
-        return models.Run(
-            run_id=started.run_id,
-            status=models.PENDING,
-            run_url=started.run_url,
-            status_url=started.status_url,
-        )
-    if not run.run_url:
-        run = dataclasses.replace(run, run_url=started.run_url)
-    return run
+def _first_read(*, backend: Any, started: models.StartedRun, deps: Deps) -> models.Run:
+    """The GET right after the start, for the title (which names the status context) and the
+    links. Transient failures get two quick retries (1 s, 2 s); after that the run goes on with
+    the prompt id in place of the title, and polling takes over."""
+    for attempt, delay in enumerate((*FIRST_READ_DELAYS, None), start=1):
+        try:
+            run: models.Run = backend.fetch(run_id=started.run_id)
+        except errors.TransientAPIError as exc:
+            if delay is None:
+                deps.runner.info(f"First status read failed ({exc.message}); will keep polling")
+                break
+            deps.runner.info(
+                f"First status read failed ({exc.message}); retry {attempt} in {delay:.0f}s"
+            )
+            deps.sleep(delay)
+            continue
+        except errors.APIError as exc:
+            deps.runner.info(f"First status read failed ({exc.message})")
+            break
+        return run if run.run_url else dataclasses.replace(run, run_url=started.run_url)
+    return models.Run(
+        run_id=started.run_id,
+        status=models.PENDING,
+        run_url=started.run_url,
+        status_url=started.status_url,
+    )
 
 
 def _dry_run(

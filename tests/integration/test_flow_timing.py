@@ -111,26 +111,24 @@ def test_start_gives_up_after_four_attempts(
 def test_retry_after_seconds_and_http_date_are_honoured_while_polling(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
+    """An HTTP-date an hour ahead waits the 60 s cap (backoff alone would wait 40 s); a 429 with
+    `Retry-After: 7` waits exactly 7 s. No wall-clock dependence: the date is far beyond the cap."""
     seed(fake_github, fake_evals)
-    when = email.utils.formatdate(time.time() + 30, usegmt=True)
+    an_hour_ahead = email.utils.formatdate(time.time() + 3600, usegmt=True)
     fake_evals.script(
         PROMPT_ID,
         [
             {"status": "running"},
+            Fault(status=503, headers={"Retry-After": an_hour_ahead}),
+            {"status": "running"},
             Fault(status=429, headers={"Retry-After": "7"}),
-            Fault(status=503, headers={"Retry-After": when}),
             {"status": "completed", "report": {"outcome": "succeeded", "score": 1}},
         ],
     )
     t = FakeTime()
-    code, log = run_flow(tmp_path, fake_github, fake_evals, t)
+    code, log = run_flow(tmp_path, fake_github, fake_evals, t, EVALS_WAIT_TIMEOUT_MINUTES="10")
     assert code == 0, log
-    # poll (20), after 429: Retry-After 7, after 503: the HTTP date, 30 s ahead when it was
-    # written, with whole-second resolution, minus the real time that passed before it was read
-    # (PyGithub spaces GitHub writes a second apart). Backoff alone would give 60 here.
-    assert t.sleeps[0] == 20
-    assert t.sleeps[1] == 7
-    assert 25 <= t.sleeps[2] <= 30
+    assert t.sleeps == [20, 60, 20, 7]
 
 
 def test_completed_without_report_gets_grace_polls(
@@ -193,3 +191,25 @@ def test_github_5xx_on_status_is_retried_by_the_client(
     assert [s["state"] for s in fake_github.statuses(HEAD_SHA)] == ["pending", "success"]
     posts = [r for r in fake_github.requests if r.method == "POST" and "/statuses/" in r.path]
     assert [r.status for r in posts][:2] == [502, 201]
+
+
+def test_a_failed_first_read_is_retried_so_the_context_uses_the_title(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
+) -> None:
+    """A 503 right after the start: one quick retry (1 s) gets the title, so the pending and
+    final statuses carry the title's context, not the prompt id's."""
+    seed(fake_github, fake_evals)
+    fake_evals.script(
+        PROMPT_ID,
+        [
+            Fault(status=503),
+            {"status": "running"},
+            {"status": "completed", "report": {"outcome": "succeeded", "score": 3}},
+        ],
+    )
+    t = FakeTime()
+    code, log = run_flow(tmp_path, fake_github, fake_evals, t)
+    assert code == 0, log
+    assert t.sleeps[0] == 1
+    contexts = {s["context"] for s in fake_github.statuses(HEAD_SHA)}
+    assert contexts == {"2027/eval/sign-up-and-create-a-project"}
