@@ -225,7 +225,13 @@ class GithubWorkflowBackend:
         if artifact.expired:
             self._warn(f"The {rollout_common.RESULT_ARTIFACT} artifact has expired; no score")
             return None
-        data = self.actions.download_artifact(artifact_id=artifact.id)
+        try:
+            data = self.actions.download_artifact(artifact_id=artifact.id)
+        except (errors.ClientAPIError, errors.FatalAPIError) as exc:
+            # Too large, gone, or refused: the run's conclusion still stands (contract: a
+            # missing or malformed artifact is a warning and no result).
+            self._warn(f"Could not download the {rollout_common.RESULT_ARTIFACT} artifact: {exc}")
+            return None
         try:
             return rollout_common.check_result(result_from_zip(data))
         except ValueError as exc:

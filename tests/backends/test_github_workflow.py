@@ -432,6 +432,31 @@ def test_malformed_artifact_is_a_warning_and_no_result(
     assert warning in caplog.text
 
 
+def test_artifact_download_refused_is_a_warning_and_no_result(
+    fake: FakeGitHub, harness: Callable[..., Harness], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The zip endpoint answers 410 (expired/removed): the run's conclusion alone decides."""
+    add_workflow(
+        fake,
+        script=[("completed", "success")],
+        artifact_files={"rollout-result.json": '{"schema": 1, "score": 9}'},
+    )
+    fake.fail_next(
+        method="GET",
+        path_pattern=r"/actions/artifacts/\d+/zip$",
+        status=410,
+        body={"message": "Artifact has expired"},
+        times=None,
+    )
+    h = harness()
+    with caplog.at_level(logging.WARNING):
+        seen = h.backend.fetch(run_id=h.start().run_id)
+    assert seen.status == models.COMPLETED
+    assert seen.report is not None
+    assert (seen.report.outcome, seen.report.score) == ("succeeded", None)
+    assert "Could not download the rollout-result artifact" in caplog.text
+
+
 def test_result_from_zip_reads_a_nested_file() -> None:
     """upload-artifact keeps a directory when given one; the shallowest match wins."""
     data = zipped({"out/rollout-result.json": '{"score": 1}', "rollout-result.json": "{}"})
