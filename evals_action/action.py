@@ -251,12 +251,13 @@ def _target(*, config: settings.Settings, mode: str, gh: _GitHubSide) -> models.
 
 def _start(*, backend: Any, request: models.StartRequest, deps: Deps) -> models.StartedRun:
     """The start call, retried on transient errors with the same Idempotency-Key."""
-    for attempt in range(1, polling.START_ATTEMPTS + 1):
+    attempts = backend.start_attempts
+    for attempt in range(1, attempts + 1):
         try:
             started: models.StartedRun = backend.start(request=request)
             return started
         except errors.TransientAPIError as exc:
-            if attempt == polling.START_ATTEMPTS:
+            if attempt == attempts:
                 raise errors.APIError(
                     f"{exc.message} (gave up after {attempt} attempts; the service may be down, "
                     "try again later)",

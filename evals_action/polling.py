@@ -25,7 +25,6 @@ from evals_action.backends import base
 
 MAX_DELAY = 60.0
 JITTER = (0.9, 1.1)
-START_ATTEMPTS = 4  # the first try plus three retries
 GRACE_POLLS = 3
 GRACE_DELAY = 5.0
 CLIENT_ERRORS_FATAL_AFTER = 3

@@ -32,6 +32,12 @@ class Backend(Protocol):
         ...
 
     @property
+    def start_attempts(self) -> int:
+        """How many times `start` is tried on transient errors (evals API: 1 + 3 retries;
+        a rollout service's `/init`: 3 tries, as Eval Protocol's client does)."""
+        ...
+
+    @property
     def supports_long_poll(self) -> bool:
         """True once the server advertised long polling."""
         ...

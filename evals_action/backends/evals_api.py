@@ -19,6 +19,7 @@ LONG_POLL_HEADER = "X-Evals-Long-Poll"
 DOCUMENTED_STATUSES = frozenset(
     {models.PENDING, models.RUNNING, models.COMPLETED, models.FAILED, models.SUPERSEDED}
 )
+START_ATTEMPTS = 4  # contract §4: the POST is retried up to 3 times
 BASELINE_PAGE_SIZE = 20
 BASELINE_MAX_PAGES = 5
 
@@ -39,6 +40,10 @@ class EvalsApiBackend:
         self._auth = {"Authorization": f"Bearer {api_key}"}
         self._timeout = timeout
         self._long_poll_max = 0.0
+
+    @property
+    def start_attempts(self) -> int:
+        return START_ATTEMPTS
 
     @property
     def supports_long_poll(self) -> bool:

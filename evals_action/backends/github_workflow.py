@@ -74,6 +74,10 @@ class GithubWorkflowBackend:
         self._results: dict[str, dict[str, Any] | None] = {}
 
     @property
+    def start_attempts(self) -> int:
+        return 4
+
+    @property
     def supports_long_poll(self) -> bool:
         return False
 

@@ -257,6 +257,11 @@ class RemoteRolloutClient:
             raise
 
 
+# Eval Protocol's client tries `/init` three times (5xx, resets, timeouts; 429 too, honouring
+# Retry-After, where the reference gives up: a 429 says "later", not "never").
+INIT_TRIES = 3
+
+
 class RemoteBackend:
     """`base.Backend` over a `RemoteRolloutClient`: one rollout per action run."""
 
@@ -277,6 +282,10 @@ class RemoteBackend:
         self._text: str | None = rollout_common.prompt_text(prompt.messages)
         # The status link shown at start, kept even if `auto` later falls back to the gateway.
         self._links: dict[str, str] = {}
+
+    @property
+    def start_attempts(self) -> int:
+        return INIT_TRIES
 
     @property
     def supports_long_poll(self) -> bool:

@@ -9,6 +9,8 @@ import sys
 
 import pytest
 
+from tests.fakes._http import Reply
+
 from . import servers
 from .conftest import MODEL_KEY, assert_no_secret
 
@@ -78,3 +80,15 @@ def test_error_code_13_fails_with_the_agents_message(
     code, output = run_cli(service, prompt_file)
     assert code == 1, output
     assert "Status: error '2027/eval/checkout-works': agent crashed" in output
+
+
+def test_init_is_tried_three_times_then_the_step_fails(
+    service: servers.RolloutService, prompt_file: pathlib.Path
+) -> None:
+    """Rollout contract: 5xx on `/init` is retried, three tries in all (waits 1 s, 2 s)."""
+    for _ in range(3):
+        service.init_replies.append(Reply(503, {"detail": "busy"}))
+    code, output = run_cli(service, prompt_file)
+    assert code == 1, output
+    assert "gave up after 3 attempts" in output
+    assert len([r for r in service.requests if r.path == "/init"]) == 3
