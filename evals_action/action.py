@@ -157,7 +157,9 @@ def _run(*, config: settings.Settings, mode: str, deps: Deps) -> int:
         context=_context(target),
     )
     if mode == DRY_RUN:
-        return _dry_run(config=config, target=target, request=request, runner=runner)
+        return _dry_run(
+            config=config, target=target, backend=backend, request=request, runner=runner
+        )
     started = _start(backend=backend, request=request, deps=deps)
     created_at = deps.clock()
     runner.set_outputs(
@@ -301,31 +303,27 @@ def _dry_run(
     *,
     config: settings.Settings,
     target: models.Target,
+    backend: Any,
     request: models.StartRequest,
     runner: workflow.Runner,
 ) -> int:
-    from evals_action.backends import evals_api
-
     preview = models.Run(
-        run_id="(dry-run)", status=models.RUNNING, run_url=f"{config.api_base_url}/runs/(dry-run)"
+        run_id="(dry-run)", status=models.RUNNING, run_url="(set once the run starts)"
     )
     context = outcome.status_context(
         title=None, prompt_id=config.prompt_id, override=config.status_context
     )
+    sent: models.RequestPreview = backend.describe(request=request)
     runner.info("Dry run: nothing is sent, no eval starts, nothing is written to GitHub.")
     runner.info(f"Pull request: #{target.pr_number}" if target.pr_number else "Pull request: none")
     runner.info(f"Commit: {target.sha}" if target.sha else "Commit: none")
     runner.info(f"Backend: {config.backend}")
     runner.info(f"Preview: {config.deployment_url}" if config.deployment_url else "Preview: none")
-    if config.backend == "evals-api":
-        url = f"{config.api_base_url}/api/v1/prompts/{evals_api.segment(config.prompt_id)}/run"
-        runner.info(f"Request: POST {url}")
-        runner.info("Headers: Authorization: Bearer ***, Idempotency-Key: <uuid>")
-        runner.info("Body: " + json.dumps(evals_api.start_body(request), indent=2))
+    runner.info(f"Request: {sent.method} {sent.url}")
+    runner.info("Headers: " + ", ".join(f"{k}: {v}" for k, v in sent.headers.items()))
+    runner.info("Body: " + json.dumps(sent.body, indent=2, ensure_ascii=False))
     pending = outcome.running(preview)
-    runner.info(
-        f"Status (first): {pending.state} '{context}': {pending.description} → {preview.run_url}"
-    )
+    runner.info(f"Status (first): {pending.state} '{context}': {pending.description}")
     if not config.status_context:
         runner.info("(the status context uses the prompt's title once the run reports it)")
     view = _view(config=config, target=target, run=preview, result=pending, baseline=None)

@@ -114,3 +114,13 @@ class Target:
     pr_number: int | None
     repository: str | None  # "owner/repo"
     is_fork_skip: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class RequestPreview:
+    """What `start` would send, for `--dry-run`; secrets already replaced by `***`."""
+
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: Any

@@ -19,6 +19,10 @@ class Backend(Protocol):
         """Create the run. Called again, with the same request, when it raised a transient error."""
         ...
 
+    def describe(self, *, request: models.StartRequest) -> models.RequestPreview:
+        """The request `start` would send (no network, secrets shown as `***`), for dry runs."""
+        ...
+
     def fetch(self, *, run_id: str, wait_seconds: float = 0) -> models.Run:
         """Read the run's current state. `wait_seconds` > 0 asks for a long poll when supported."""
         ...

@@ -72,6 +72,14 @@ class EvalsApiBackend:
             status_url=_text(data.get("statusUrl")) or self.run_url(str(data["runId"])),
         )
 
+    def describe(self, *, request: models.StartRequest) -> models.RequestPreview:
+        return models.RequestPreview(
+            method="POST",
+            url=f"{self._base}/api/v1/prompts/{segment(request.prompt_id)}/run",
+            headers={"Authorization": "Bearer ***", "Idempotency-Key": request.idempotency_key},
+            body=start_body(request),
+        )
+
     def run_url(self, run_id: str) -> str:
         return f"{self._base}/api/v1/runs/{segment(run_id)}"
 

@@ -107,6 +107,18 @@ class GithubWorkflowBackend:
             extra_outputs={**self._ids.outputs(), "rollout-run-url": run.html_url},
         )
 
+    def describe(self, *, request: models.StartRequest) -> models.RequestPreview:
+        inputs = self.dispatch_inputs(request)
+        if inputs["api_key"]:
+            inputs["api_key"] = "***"
+        return models.RequestPreview(
+            method="POST",
+            url=f"{self._api_url}/repos/{self._repository}/actions/workflows/{self._workflow}"
+            "/dispatches",
+            headers={"Authorization": "token ***"},
+            body={"ref": self._ref, "inputs": inputs},
+        )
+
     def dispatch_inputs(self, request: models.StartRequest) -> dict[str, str]:
         """Exactly the four `workflow_dispatch` inputs, all strings (GitHub rejects others)."""
         meta = rollout_common.metadata(

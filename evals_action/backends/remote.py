@@ -69,12 +69,16 @@ class RemoteRolloutClient:
 
     # --- POST /init -------------------------------------------------------------------------
 
+    @property
+    def init_url(self) -> str:
+        return f"{self._base}/init"
+
     def init(self, *, request: dict[str, Any]) -> None:
         """Start the rollout. 2xx accepts; 4xx → `FatalAPIError`; 5xx/network → transient."""
         api_key = request.get("api_key")
         if isinstance(api_key, str) and api_key:
             self._secrets.append(api_key)
-        url = f"{self._base}/init"
+        url = self.init_url
         what = "start rollout (POST /init)"
         try:
             response = self._session.post(
@@ -291,7 +295,15 @@ class RemoteBackend:
     def supports_long_poll(self) -> bool:
         return False
 
-    def start(self, *, request: models.StartRequest) -> models.StartedRun:
+    def describe(self, *, request: models.StartRequest) -> models.RequestPreview:
+        return models.RequestPreview(
+            method="POST",
+            url=self._client.init_url,
+            headers={"Content-Type": "application/json"},
+            body=self._init_body(request, api_key="***" if self._api_key else ""),
+        )
+
+    def _init_body(self, request: models.StartRequest, *, api_key: str) -> dict[str, Any]:
         messages = rollout_common.target_messages(
             messages=self._prompt.messages,
             template_args=request.template_args,
@@ -301,15 +313,16 @@ class RemoteBackend:
         meta = rollout_common.metadata(
             ids=self._ids, url_map=request.url_map, template_args=request.template_args
         )
-        self._client.init(
-            request=rollout_common.init_request(
-                prompt=self._prompt,
-                messages=messages,
-                meta=meta,
-                model_base_url=self._model_base_url,
-                api_key=self._api_key,
-            )
+        return rollout_common.init_request(
+            prompt=self._prompt,
+            messages=messages,
+            meta=meta,
+            model_base_url=self._model_base_url,
+            api_key=api_key,
         )
+
+    def start(self, *, request: models.StartRequest) -> models.StartedRun:
+        self._client.init(request=self._init_body(request, api_key=self._api_key))
         link = self._client.status_link(rollout_id=self._ids.rollout_id)
         self._links[self._ids.rollout_id] = link
         return models.StartedRun(

@@ -18,7 +18,11 @@ ROLLOUT_ID = "ro-fixed-1"
 
 
 def run_cli(
-    service: servers.RolloutService, prompt_file: pathlib.Path, **extra: str
+    service: servers.RolloutService,
+    prompt_file: pathlib.Path,
+    *,
+    mode: str = "--local",
+    **extra: str,
 ) -> tuple[int, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALS_", "GITHUB_"))} | {
         "EVALS_PROMPT_ID": "prompt-123",
@@ -36,7 +40,7 @@ def run_cli(
         **extra,
     }
     done = subprocess.run(
-        [sys.executable, "-m", "evals_action", "run", "--local"],
+        [sys.executable, "-m", "evals_action", "run", mode],
         env=env,
         capture_output=True,
         text=True,
@@ -92,3 +96,16 @@ def test_init_is_tried_three_times_then_the_step_fails(
     assert code == 1, output
     assert "gave up after 3 attempts" in output
     assert len([r for r in service.requests if r.path == "/init"]) == 3
+
+
+def test_dry_run_prints_the_init_request_without_the_key(
+    service: servers.RolloutService, prompt_file: pathlib.Path
+) -> None:
+    """Contract §8: the dry run prints the request it would send; the model key is `***`."""
+    code, output = run_cli(service, prompt_file, mode="--dry-run")
+    assert code == 0, output
+    assert f"Request: POST {service.url}/init" in output
+    assert '"api_key": "***"' in output
+    assert '"rollout_id": "ro-fixed-1"' in output
+    assert "pr-12.shop.dev" in output  # the prompt already points at the preview
+    assert service.requests == []
