@@ -27,7 +27,6 @@ T = TypeVar("T")
 class Pull:
     number: int
     head_sha: str
-    head_repo: str | None  # full name; None when the head repository was deleted
     state: str
 
 
@@ -150,8 +149,7 @@ class GitHub:
 
 
 def _pull(p: github.PullRequest.PullRequest) -> Pull:
-    head_repo = p.head.repo.full_name if p.head.repo is not None else None
-    return Pull(number=p.number, head_sha=p.head.sha, head_repo=head_repo, state=p.state)
+    return Pull(number=p.number, head_sha=p.head.sha, state=p.state)
 
 
 def _call(what: str, fn: Callable[[], T]) -> T:

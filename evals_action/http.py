@@ -75,11 +75,11 @@ def send(
         raise errors.TransientAPIError(f"{what}: timed out ({_where(url)})") from exc
     except requests.ConnectionError as exc:
         raise errors.TransientAPIError(
-            f"{what}: connection failed ({_where(url)}): {_reason(exc)}"
+            f"{what}: connection failed ({_where(url)}): {reason(exc)}"
         ) from exc
     except requests.RequestException as exc:
         raise errors.TransientAPIError(
-            f"{what}: request failed ({_where(url)}): {_reason(exc)}"
+            f"{what}: request failed ({_where(url)}): {reason(exc)}"
         ) from exc
     status = response.status_code
     if 200 <= status < 300:
@@ -132,7 +132,8 @@ def _where(url: str) -> str:
     return url.split("?", 1)[0]
 
 
-def _reason(exc: Exception) -> str:
+def reason(exc: Exception) -> str:
+    """A short, secret-free cause of a connection error."""
     text = str(exc)
     for marker in (
         "Connection refused",

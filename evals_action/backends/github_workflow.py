@@ -31,7 +31,6 @@ MAX_RETRY_AFTER = 60.0
 # Runs created this long before our dispatch still match (clock skew between us and GitHub).
 CREATED_SLACK_SECONDS = 120
 COMPLETED_CONCLUSIONS = frozenset({"success", "neutral"})
-NOT_FOUND_PREFIX = "rollout:"
 
 
 class GithubWorkflowBackend:

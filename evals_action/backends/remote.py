@@ -90,7 +90,7 @@ class RemoteRolloutClient:
             ) from None  # the cause holds the prepared request, api_key included
         except requests.RequestException as exc:
             raise errors.TransientAPIError(
-                f"{what}: could not reach {url} ({_reason(exc)}); check rollout-url and that "
+                f"{what}: could not reach {url} ({http.reason(exc)}); check rollout-url and that "
                 "the service is up"
             ) from None
         status = response.status_code
@@ -377,14 +377,6 @@ def create(
         model_base_url=rollout.model_base_url,
         api_key=rollout.model_api_key,
     )
-
-
-def _reason(exc: Exception) -> str:
-    text = str(exc)
-    for marker in ("Connection refused", "Connection reset", "Name or service not known"):
-        if marker in text:
-            return marker
-    return type(exc).__name__
 
 
 def _object(value: Any) -> Mapping[str, Any]:

@@ -24,7 +24,6 @@ from evals_action.backends import evals_api
 # Eval Protocol `Status` codes (AIP-193 / gRPC codes plus its own 100-103).
 CODE_OK = 0
 CODE_DEADLINE_EXCEEDED = 4
-CODE_INTERNAL = 13
 CODE_FINISHED = 100
 CODE_RUNNING = 101
 CODE_SCORE_INVALID = 102

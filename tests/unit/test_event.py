@@ -72,8 +72,8 @@ def test_deployment_status_uses_the_deployed_commit_and_looks_up_its_pr() -> Non
     sha = data["deployment"]["sha"]
     lookups = Lookups(
         [
-            github_api.Pull(number=5, head_sha="other", head_repo="a/b", state="open"),
-            github_api.Pull(number=7, head_sha=sha, head_repo="a/b", state="open"),
+            github_api.Pull(number=5, head_sha="other", state="open"),
+            github_api.Pull(number=7, head_sha=sha, state="open"),
         ]
     )
     t = resolve("deployment_status", data, lookups)
@@ -84,10 +84,8 @@ def test_lookup_falls_back_to_the_first_open_pr_and_never_a_closed_one() -> None
     data = payload("deployment_status.created")
     lookups = Lookups(
         [
-            github_api.Pull(
-                number=3, head_sha=data["deployment"]["sha"], head_repo="a/b", state="closed"
-            ),
-            github_api.Pull(number=9, head_sha="other", head_repo="a/b", state="open"),
+            github_api.Pull(number=3, head_sha=data["deployment"]["sha"], state="closed"),
+            github_api.Pull(number=9, head_sha="other", state="open"),
         ]
     )
     assert resolve("deployment_status", data, lookups).pr_number == 9
@@ -95,9 +93,7 @@ def test_lookup_falls_back_to_the_first_open_pr_and_never_a_closed_one() -> None
 
 def test_status_event_uses_the_payload_sha_not_github_sha() -> None:
     data = payload("status.event")
-    lookups = Lookups(
-        [github_api.Pull(number=4, head_sha=data["sha"], head_repo="a/b", state="open")]
-    )
+    lookups = Lookups([github_api.Pull(number=4, head_sha=data["sha"], state="open")])
     t = resolve("status", data, lookups)
     assert (t.sha, t.pr_number) == (data["sha"], 4)
 
@@ -105,7 +101,7 @@ def test_status_event_uses_the_payload_sha_not_github_sha() -> None:
 def test_issue_comment_on_a_pr_reads_the_pr_head() -> None:
     data = payload("issue_comment.created")
     data["issue"]["pull_request"] = {"url": "https://api.github.com/repos/x/y/pulls/1"}
-    lookups = Lookups([github_api.Pull(number=1, head_sha="a" * 40, head_repo="a/b", state="open")])
+    lookups = Lookups([github_api.Pull(number=1, head_sha="a" * 40, state="open")])
     t = resolve("issue_comment", data, lookups)
     assert (t.sha, t.pr_number) == ("a" * 40, 1)
     assert lookups.calls == ["pull 1"]
@@ -130,7 +126,7 @@ def test_workflow_run_uses_head_sha_and_its_pull_request() -> None:
 def test_workflow_run_without_pull_requests_looks_up() -> None:
     data = payload("workflow_run.completed")
     sha = data["workflow_run"]["head_sha"]
-    lookups = Lookups([github_api.Pull(number=8, head_sha=sha, head_repo="a/b", state="open")])
+    lookups = Lookups([github_api.Pull(number=8, head_sha=sha, state="open")])
     assert resolve("workflow_run", data, lookups).pr_number == 8
 
 
