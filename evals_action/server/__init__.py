@@ -8,6 +8,7 @@ Layers, top to bottom (an arrow only points down):
       → store.py (SQLite: migrations, WAL)              → keys.py (bearer keys, hashed)
       → config.py (prompts from TOML)
 
-Nothing on the action's path imports this package; it needs the `server` extra
-(Starlette and uvicorn). Importing `evals_action.server` itself is free.
+The action's path imports only `server/cli.py` (click only) to register the commands; the
+rest needs the `server` extra (Starlette and uvicorn). Importing `evals_action.server` itself
+is free.
 """
