@@ -67,6 +67,7 @@ def cli_env(
         "GITHUB_STEP_SUMMARY": str(files["step_summary"]),
         "GITHUB_ENV": str(files["github_env"]),
         "RUNNER_TEMP": str(workdir),
+        **measured(),
     }
     if github is not None:
         env["GITHUB_TOKEN"] = github.token
@@ -83,6 +84,13 @@ def cli_env(
         else:
             env[name] = value
     return env
+
+
+def measured() -> dict[str, str]:
+    """The variable that lets coverage measure a child process (`patch = ["subprocess"]` in
+    pyproject.toml), for environments built from scratch; empty when coverage is off."""
+    name = "COVERAGE_PROCESS_CONFIG"
+    return {name: os.environ[name]} if name in os.environ else {}
 
 
 def parse_github_output(text: str) -> dict[str, str]:
