@@ -98,7 +98,12 @@ def create_app(
 ) -> Starlette:
     """The app; opening the database (and its migrations) happens here, runs resume on start."""
     changes = Changes()
-    db = store.Store(path=database, on_change=changes.notify)
+    secrets = settings.secrets
+    db = store.Store(
+        path=database,
+        on_change=changes.notify,
+        redact=lambda text: rollout_common.redact(text, secrets),
+    )
     work = runner.Runner(
         db=db, settings=settings, public_url=public_url, client_factory=client_factory
     )

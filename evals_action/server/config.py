@@ -134,6 +134,15 @@ class ServerConfig:
     poll_interval_seconds: float = 2.0
     long_poll_max_seconds: float = 30.0
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret the config read (model, tracing, GitHub, judge keys), for redaction."""
+        found = [self.judge.api_key if self.judge else None]
+        for prompt in self.prompts.values():
+            rollout = prompt.rollout
+            found += [rollout.model_api_key, rollout.tracing_api_key, rollout.workflow_token]
+        return tuple(sorted({s for s in found if s}))
+
 
 def load(*, path: Path, environ: Mapping[str, str]) -> ServerConfig:
     """Read and check the file; raise `ConfigError` listing every problem.
