@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from evals_action.backends import rollout_common
-from evals_action.server import config, keys, openapi, pages, runner, store
+from evals_action.server import config, keys, openapi, pages, runner, security, store
 
 log = logging.getLogger("evals_action.server")
 
@@ -153,7 +154,8 @@ def create_app(
         Route("/runs/{run_id}", open_(run_page), methods=["GET"]),
         Route("/reports/{slug}", open_(report_page), methods=["GET"]),
     ]
-    application = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(security.SecurityHeaders)]
+    application = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     application.state.changes = changes
     return application
 
@@ -370,11 +372,11 @@ async def run_page(request: Request, server: Server) -> Response:
     run = server.db.get_run(run_id=request.path_params["run_id"])
     if run is None:
         return HTMLResponse(pages.not_found(what="run"), status_code=404)
-    return HTMLResponse(pages.run(run=run))
+    return HTMLResponse(pages.run(run=run, show_values=server.settings.show_template_values))
 
 
 async def report_page(request: Request, server: Server) -> Response:
     run = server.db.get_by_slug(slug=request.path_params["slug"])
     if run is None or run.report is None:
         return HTMLResponse(pages.not_found(what="report"), status_code=404)
-    return HTMLResponse(pages.report(run=run))
+    return HTMLResponse(pages.report(run=run, show_values=server.settings.show_template_values))

@@ -4,6 +4,9 @@
     poll_interval_seconds = 2     # how often the runner asks a rollout for its status
     long_poll_max_seconds = 30    # advertised in X-Evals-Long-Poll
 
+    [pages]                       # optional
+    show_template_values = false  # true: the public pages show templateArgs values
+
     [judge]                       # optional: an OpenAI-compatible chat endpoint
     base_url = "https://api.openai.com/v1"
     model = "gpt-4o-mini"
@@ -133,6 +136,7 @@ class ServerConfig:
     judge: Judge | None = None
     poll_interval_seconds: float = 2.0
     long_poll_max_seconds: float = 30.0
+    show_template_values: bool = False  # [pages]: show templateArgs values on the public pages
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -183,10 +187,17 @@ def parse(*, raw: Mapping[str, Any], environ: Mapping[str, str]) -> ServerConfig
     long_poll = _positive(
         server.get("long_poll_max_seconds", 30.0), "server.long_poll_max_seconds", problems
     )
+    show_values = _table(raw, "pages", problems).get("show_template_values", False)
+    if not isinstance(show_values, bool):
+        problems.append(f"pages.show_template_values must be true or false (got {show_values!r})")
     if problems:
         raise errors.ConfigError(problems)
     return ServerConfig(
-        prompts=prompts, judge=judge, poll_interval_seconds=poll, long_poll_max_seconds=long_poll
+        prompts=prompts,
+        judge=judge,
+        poll_interval_seconds=poll,
+        long_poll_max_seconds=long_poll,
+        show_template_values=show_values,
     )
 
 
