@@ -32,7 +32,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from evals_action.backends import rollout_common
-from evals_action.server import config, keys, openapi, pages, runner, security, store
+from evals_action.server import config, egress, keys, openapi, pages, runner, security, store
 
 log = logging.getLogger("evals_action.server")
 
@@ -188,6 +188,10 @@ async def start_run(request: Request, server: Server) -> Response:
     except ValueError:
         return error("Request body must be a JSON object", status=400)
     problem, parsed = parse_start(body=body, prompt=prompt)
+    if not problem:  # a DNS lookup: off the event loop
+        problem = await asyncio.to_thread(
+            previews_problem, url_map=parsed["urlMap"], policy=server.settings.fetch
+        )
     if problem:
         return error(problem, status=400)
     idempotency_key = request.headers.get("idempotency-key") or None
@@ -256,6 +260,15 @@ def parse_start(*, body: Any, prompt: config.Prompt) -> tuple[str | None, dict[s
         "templateArgs": {k: str(v) for k, v in args.items()},
         "context": clean_context,
     }
+
+
+def previews_problem(*, url_map: Mapping[str, str], policy: egress.Policy) -> str | None:
+    """Why one of the url map's previews may not be used (`[fetch]`), else None."""
+    for host, url in url_map.items():
+        problem = egress.preview_problem(host=host, url=url, policy=policy)
+        if problem:
+            return problem
+    return None
 
 
 async def get_run(request: Request, server: Server) -> Response:
