@@ -26,12 +26,13 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from evals_action.backends import rollout_common
-from evals_action.server import config, keys, openapi, pages, runner, store
+from evals_action.server import config, egress, keys, openapi, pages, runner, security, store
 
 log = logging.getLogger("evals_action.server")
 
@@ -98,7 +99,12 @@ def create_app(
 ) -> Starlette:
     """The app; opening the database (and its migrations) happens here, runs resume on start."""
     changes = Changes()
-    db = store.Store(path=database, on_change=changes.notify)
+    secrets = settings.secrets
+    db = store.Store(
+        path=database,
+        on_change=changes.notify,
+        redact=lambda text: rollout_common.redact(text, secrets),
+    )
     work = runner.Runner(
         db=db, settings=settings, public_url=public_url, client_factory=client_factory
     )
@@ -148,7 +154,8 @@ def create_app(
         Route("/runs/{run_id}", open_(run_page), methods=["GET"]),
         Route("/reports/{slug}", open_(report_page), methods=["GET"]),
     ]
-    application = Starlette(routes=routes, lifespan=lifespan)
+    middleware = [Middleware(security.SecurityHeaders)]
+    application = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
     application.state.changes = changes
     return application
 
@@ -181,6 +188,10 @@ async def start_run(request: Request, server: Server) -> Response:
     except ValueError:
         return error("Request body must be a JSON object", status=400)
     problem, parsed = parse_start(body=body, prompt=prompt)
+    if not problem:  # a DNS lookup: off the event loop
+        problem = await asyncio.to_thread(
+            previews_problem, url_map=parsed["urlMap"], policy=server.settings.fetch
+        )
     if problem:
         return error(problem, status=400)
     idempotency_key = request.headers.get("idempotency-key") or None
@@ -249,6 +260,15 @@ def parse_start(*, body: Any, prompt: config.Prompt) -> tuple[str | None, dict[s
         "templateArgs": {k: str(v) for k, v in args.items()},
         "context": clean_context,
     }
+
+
+def previews_problem(*, url_map: Mapping[str, str], policy: egress.Policy) -> str | None:
+    """Why one of the url map's previews may not be used (`[fetch]`), else None."""
+    for host, url in url_map.items():
+        problem = egress.preview_problem(host=host, url=url, policy=policy)
+        if problem:
+            return problem
+    return None
 
 
 async def get_run(request: Request, server: Server) -> Response:
@@ -365,11 +385,11 @@ async def run_page(request: Request, server: Server) -> Response:
     run = server.db.get_run(run_id=request.path_params["run_id"])
     if run is None:
         return HTMLResponse(pages.not_found(what="run"), status_code=404)
-    return HTMLResponse(pages.run(run=run))
+    return HTMLResponse(pages.run(run=run, show_values=server.settings.show_template_values))
 
 
 async def report_page(request: Request, server: Server) -> Response:
     run = server.db.get_by_slug(slug=request.path_params["slug"])
     if run is None or run.report is None:
         return HTMLResponse(pages.not_found(what="report"), status_code=404)
-    return HTMLResponse(pages.report(run=run))
+    return HTMLResponse(pages.report(run=run, show_values=server.settings.show_template_values))

@@ -103,6 +103,7 @@ def serve(
     import logging
 
     from evals_action import errors
+    from evals_action.backends import rollout_common
     from evals_action.server import app, config, serving
 
     try:
@@ -119,7 +120,13 @@ def serve(
         f"database {database}, public URL {url}",
         err=True,
     )
-    serving.run(app=application, host=host, port=port, log_level=log_level)
+    serving.run(
+        app=application,
+        host=host,
+        port=port,
+        log_level=log_level,
+        redact=lambda text: rollout_common.redact(text, settings.secrets),
+    )
 
 
 @serve.group()

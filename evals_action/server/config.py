@@ -4,6 +4,12 @@
     poll_interval_seconds = 2     # how often the runner asks a rollout for its status
     long_poll_max_seconds = 30    # advertised in X-Evals-Long-Poll
 
+    [fetch]                       # optional: see `egress` (url maps and http checks)
+    allow_private_networks = false
+
+    [pages]                       # optional
+    show_template_values = false  # true: the public pages show templateArgs values
+
     [judge]                       # optional: an OpenAI-compatible chat endpoint
     base_url = "https://api.openai.com/v1"
     model = "gpt-4o-mini"
@@ -37,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from evals_action import errors
+from evals_action.server import egress
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -133,6 +140,17 @@ class ServerConfig:
     judge: Judge | None = None
     poll_interval_seconds: float = 2.0
     long_poll_max_seconds: float = 30.0
+    show_template_values: bool = False  # [pages]: show templateArgs values on the public pages
+    fetch: egress.Policy = egress.Policy()  # [fetch]: where checks and url maps may point
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret the config read (model, tracing, GitHub, judge keys), for redaction."""
+        found = [self.judge.api_key if self.judge else None]
+        for prompt in self.prompts.values():
+            rollout = prompt.rollout
+            found += [rollout.model_api_key, rollout.tracing_api_key, rollout.workflow_token]
+        return tuple(sorted({s for s in found if s}))
 
 
 def load(*, path: Path, environ: Mapping[str, str]) -> ServerConfig:
@@ -174,10 +192,19 @@ def parse(*, raw: Mapping[str, Any], environ: Mapping[str, str]) -> ServerConfig
     long_poll = _positive(
         server.get("long_poll_max_seconds", 30.0), "server.long_poll_max_seconds", problems
     )
+    fetch = egress.parse(raw.get("fetch", {}), problems)
+    show_values = _table(raw, "pages", problems).get("show_template_values", False)
+    if not isinstance(show_values, bool):
+        problems.append(f"pages.show_template_values must be true or false (got {show_values!r})")
     if problems:
         raise errors.ConfigError(problems)
     return ServerConfig(
-        prompts=prompts, judge=judge, poll_interval_seconds=poll, long_poll_max_seconds=long_poll
+        prompts=prompts,
+        judge=judge,
+        poll_interval_seconds=poll,
+        long_poll_max_seconds=long_poll,
+        show_template_values=show_values,
+        fetch=fetch,
     )
 
 

@@ -6,6 +6,7 @@ Checks (config.Check.type):
 - `json_equals`: a dotted path into the rollout result equals a value.
 - `http`: a request against the preview (the check's production URL rewritten through the url
   map), expecting a status and optionally a body substring or JSON that contains given fields.
+  It goes through `egress.fetch`: only to allowed hosts and addresses, redirects re-checked.
 - `llm_judge`: an OpenAI-compatible chat endpoint answers `{"pass": bool, "reason": "..."}`.
 
 Score is the weighted share of passed checks (0-100); `outcome` is `succeeded` when every
@@ -24,7 +25,7 @@ from typing import Any
 import requests
 
 from evals_action.backends import rollout_common
-from evals_action.server import config
+from evals_action.server import config, egress
 
 ANSWER_LIMIT = 4000
 GRADES = (
@@ -65,6 +66,7 @@ class Context:
     prompt_text: str
     session: requests.Session
     judge: config.Judge | None
+    guard: egress.Guard  # where `http` checks may go
     http_timeout: float = 10.0
 
 
@@ -228,7 +230,11 @@ def _http(*, check: config.Check, context: Context) -> tuple[bool, str]:
     if not check.url.startswith(("http://", "https://")):
         return False, f"not an http(s) URL: {check.url}"
     try:
-        response = context.session.request(check.method, check.url, timeout=context.http_timeout)
+        response = egress.fetch(
+            guard=context.guard, method=check.method, url=check.url, timeout=context.http_timeout
+        )
+    except egress.Refused as exc:
+        return False, f"refused: {exc}"
     except requests.RequestException as exc:
         return False, f"request failed: {type(exc).__name__}"
     if response.status_code != check.expect_status:

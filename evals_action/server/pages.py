@@ -4,13 +4,18 @@ Templates are package data (`server/templates/*.j2`) rendered with autoescaping 
 `StrictUndefined`; every value from a run, an agent or a config reaches HTML escaped. Each page
 gets a small view model built here, so the templates only lay things out. The dashboard's charts
 are inline SVG computed here: no JavaScript at all.
+
+The pages are public, so unless the config sets `[pages] show_template_values = true`, a run's
+`templateArgs` values (a password, say) are shown as `{{name}}` wherever they appear: the
+targets table, the prompt, the agent's answer, the checks and the failure reason.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-from collections.abc import Mapping, Sequence
+import re
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import jinja2
@@ -23,6 +28,7 @@ CHART_PAD = 10
 CHART_AXIS = 30  # room on the left for the 0/50/100 labels
 CHART_FOOT = 18  # room below for the first and last dates
 RECENT_RUNS = 15
+HIDDEN = "(hidden)"  # a template var's value on a public page, unless the config shows them
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("evals_action.server", "templates"),
@@ -111,8 +117,32 @@ def _day(timestamp: float) -> str:
     return datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc).strftime("%b %d")
 
 
-def run_view(run: store.RunRow) -> dict[str, Any]:
+def hider(*, run: store.RunRow, show_values: bool) -> Callable[[Any], Any]:
+    """A function that shows each template var's value in a text as `{{name}}` (or changes
+    nothing when `show_values`); values are matched whole, not inside longer words."""
+    args = {str(k): str(v) for k, v in (run.request.get("templateArgs") or {}).items() if v}
+    if show_values or not args:
+        return lambda text: text
+    by_value = {v: k for k, v in sorted(args.items(), key=lambda kv: len(kv[1]), reverse=True)}
+    pattern = re.compile(
+        "|".join(
+            rf"(?<!\w){re.escape(v)}(?!\w)" if v[0].isalnum() and v[-1].isalnum() else re.escape(v)
+            for v in by_value
+        )
+    )
+
+    def hide(text: Any) -> Any:
+        if not isinstance(text, str):
+            return text
+        return pattern.sub(lambda m: "{{" + by_value[m.group(0)] + "}}", text)
+
+    return hide
+
+
+def run_view(run: store.RunRow, *, show_values: bool) -> dict[str, Any]:
     report = run.report or {}
+    hide = hider(run=run, show_values=show_values)
+    args = dict(run.request.get("templateArgs") or {})
     return {
         "id": run.run_id,
         "title": run.prompt_title,
@@ -120,17 +150,17 @@ def run_view(run: store.RunRow) -> dict[str, Any]:
         "status": run.status,
         "in_flight": run.in_flight,
         "created": human_time(run.created_at),
-        "failure_reason": run.failure_reason,
-        "prompt_text": run.prompt_text,
+        "failure_reason": hide(run.failure_reason),
+        "prompt_text": hide(run.prompt_text),
         "context": _context(run),
         "url_map": dict(run.request.get("urlMap") or {}),
-        "template_args": dict(run.request.get("templateArgs") or {}),
+        "template_args": {k: str(v) if show_values else HIDDEN for k, v in args.items()},
         "superseded_by": run.superseded_by,
         "report_href": f"/reports/{run.report_slug}" if run.report_slug else None,
         "score": report.get("score"),
         "grade": report.get("grade"),
         "outcome": report.get("outcome"),
-        "key_finding": report.get("keyFinding"),
+        "key_finding": hide(report.get("keyFinding")),
     }
 
 
@@ -154,18 +184,22 @@ def _metrics(report: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(label, str(value)) for label, value in rows if value is not None]
 
 
-def run(*, run: store.RunRow) -> str:
-    return _env.get_template("run.j2").render(run=run_view(run))
+def run(*, run: store.RunRow, show_values: bool) -> str:
+    return _env.get_template("run.j2").render(run=run_view(run, show_values=show_values))
 
 
-def report(*, run: store.RunRow) -> str:
+def report(*, run: store.RunRow, show_values: bool) -> str:
     data = run.report or {}
+    hide = hider(run=run, show_values=show_values)
+    checks = [c for c in data.get("dimensions") or [] if isinstance(c, Mapping)]
     view = {
-        **run_view(run),
+        **run_view(run, show_values=show_values),
         "verdict": data.get("verdict"),
         "metrics": _metrics(data),
-        "checks": [c for c in data.get("dimensions") or [] if isinstance(c, Mapping)],
-        "answer": data.get("answer"),
+        "checks": [
+            {**c, "name": hide(c.get("name")), "detail": hide(c.get("detail"))} for c in checks
+        ],
+        "answer": hide(data.get("answer")),
     }
     return _env.get_template("report.j2").render(run=view)
 
@@ -184,7 +218,7 @@ def dashboard(*, db: store.Store, settings: config.ServerConfig) -> str:
             }
         )
     recent = [
-        run_view(r)
+        run_view(r, show_values=settings.show_template_values)
         for r in db.list_runs(prompt_id=None, report_status=None, limit=RECENT_RUNS, offset=0)
     ]
     return _env.get_template("dashboard.j2").render(prompts=prompts, recent=recent)

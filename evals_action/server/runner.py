@@ -28,7 +28,7 @@ import requests
 
 from evals_action import errors, github_api, http, models
 from evals_action.backends import github_workflow, remote, rollout_common
-from evals_action.server import config, grading, store
+from evals_action.server import config, egress, grading, store
 
 log = logging.getLogger("evals_action.server")
 
@@ -332,12 +332,18 @@ class Runner:
             started_at=run.started_at or run.created_at,
             finished_at=self._clock(),
         )
+        url_map = run.request.get("urlMap") or {}
         context = grading.Context(
             template_args=run.request.get("templateArgs") or {},
-            url_map=run.request.get("urlMap") or {},
+            url_map=url_map,
             prompt_text=run.prompt_text,
             session=session,
             judge=self._settings.judge,
+            guard=egress.guard(
+                policy=self._settings.fetch,
+                named_urls=[c.url for c in prompt.checks if c.type == "http"],
+                url_map=url_map,
+            ),
         )
         report = grading.report(
             prompt=prompt,

@@ -3,13 +3,20 @@
 The background form binds the socket itself (port 0 picks a free port without a race), starts
 uvicorn on a thread and returns once uvicorn reports it is serving: the demo, the tests and
 the benchmarks use it to put the server, the example preview and the example agent on loopback.
+
+In the foreground every log record goes through `Redacting` first: the configured secrets become
+`***` in messages and tracebacks, and the access log shows a query string's names but not its
+values (a client that puts a key in the URL does not get it logged). Headers are never logged.
 """
 
 from __future__ import annotations
 
+import logging
 import socket
 import threading
 import time
+import urllib.parse
+from collections.abc import Callable
 from types import TracebackType
 from typing import Any
 
@@ -17,6 +24,47 @@ import uvicorn
 
 STARTUP_TIMEOUT_SECONDS = 10.0
 SHUTDOWN_GRACE_SECONDS = 5
+LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
+SAFE_QUERY_NAMES = frozenset({"wait", "limit", "offset", "promptId", "reportStatus", "rollout_id"})
+
+
+class Redacting(logging.Filter):
+    """Rewrites each record with `redact` applied; access-log query values become `***`."""
+
+    def __init__(self, *, redact: Callable[[str], str]) -> None:
+        super().__init__()
+        self._redact = redact
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if record.name == "uvicorn.access" and isinstance(args, tuple) and len(args) == 5:
+            path = self._redact(quiet_query(path=str(args[2])))
+            record.args = (args[0], args[1], path, args[3], args[4])
+        else:
+            record.msg, record.args = self._redact(record.getMessage()), None
+            record.__dict__.pop("color_message", None)  # uvicorn's unredacted copy
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self._redact(record.exc_text)
+        return True
+
+
+def quiet_query(*, path: str) -> str:
+    """`path?key=abc&wait=5` → `path?key=***&wait=5`: only well-known names keep their value."""
+    base, mark, query = path.partition("?")
+    if not mark:
+        return path
+    pairs = urllib.parse.parse_qsl(query, keep_blank_values=True)
+    shown = [(k, v if k in SAFE_QUERY_NAMES else "***") for k, v in pairs]
+    return f"{base}?{urllib.parse.urlencode(shown, safe='*')}"
+
+
+def redact_logs(*, redact: Callable[[str], str]) -> None:
+    """Put a `Redacting` filter on every handler the root and uvicorn loggers write through."""
+    for name in LOGGERS:
+        for handler in logging.getLogger(name).handlers:
+            handler.addFilter(Redacting(redact=redact))
 
 
 def listen(*, host: str, port: int) -> socket.socket:
@@ -31,7 +79,14 @@ def listen(*, host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(*, app: Any, host: str, port: int, log_level: str = "info") -> None:
+def run(
+    *,
+    app: Any,
+    host: str,
+    port: int,
+    log_level: str = "info",
+    redact: Callable[[str], str] = lambda text: text,
+) -> None:
     """Serve in the foreground until SIGINT/SIGTERM (uvicorn handles both gracefully).
 
     Open long polls would hold a graceful shutdown for up to their `wait`; after
@@ -46,6 +101,7 @@ def run(*, app: Any, host: str, port: int, log_level: str = "info") -> None:
         server_header=False,
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
+    redact_logs(redact=redact)  # after uvicorn.Config, which sets up uvicorn's handlers
     uvicorn.Server(config).run()
 
 

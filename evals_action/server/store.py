@@ -8,12 +8,18 @@ One connection is shared by the event loop and the runner's threads behind a loc
 statement is a point read or write on an indexed table, so holding the lock is brief.
 A run's status only ever moves forward: `finish` and `mark_running` update only runs that are
 still in flight, so a superseded run is never overwritten by its late rollout.
+
+Every text written to a run passes through `redact` first (the server's configured secrets
+become `***`), so an agent that echoes a key cannot get it stored, served or published. A new
+database file is created readable by its owner only (0600); SQLite gives its `-wal` and `-shm`
+files the same mode.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import sqlite3
 import threading
 import time
@@ -133,7 +139,10 @@ class Store:
         path: Path,
         on_change: Callable[[str], None] = lambda run_id: None,
         clock: Callable[[], float] = time.time,
+        redact: Callable[[str], str] = lambda text: text,
     ) -> None:
+        _create_private(path)
+        self._redact = redact
         self._conn = sqlite3.connect(
             str(path), check_same_thread=False, isolation_level=None, timeout=10
         )
@@ -221,12 +230,12 @@ class Store:
                     now,
                     now,
                     new.idempotency_key,
-                    json.dumps(new.request),
+                    self._redact(json.dumps(new.request)),
                     new.repository,
                     new.pull_request,
                     new.sha,
                     new.prompt_title,
-                    new.prompt_text,
+                    self._redact(new.prompt_text),
                 ),
             )
             row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (new.run_id,)).fetchone()
@@ -302,8 +311,8 @@ class Store:
             "report_status = ?, score = ?, finished_at = ?, updated_at = ?",
             (
                 status,
-                failure_reason,
-                json.dumps(report) if report is not None else None,
+                None if failure_reason is None else self._redact(failure_reason),
+                self._redact(json.dumps(report)) if report is not None else None,
                 report_slug,
                 "published" if report is not None else None,
                 score if isinstance(score, (int, float)) else None,
@@ -367,6 +376,14 @@ class Store:
                 "SELECT 1 FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,)
             ).fetchone()
         return row is not None
+
+
+def _create_private(path: Path) -> None:
+    """Create a missing database file with mode 0600 (SQLite would use 0644 minus the umask)."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError:  # it exists already, or cannot be made: sqlite3 says why on connect
+        return
 
 
 def _statements(script: str) -> list[str]:

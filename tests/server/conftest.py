@@ -151,9 +151,10 @@ class Running:
 
 
 def settings(**server: Any) -> config.ServerConfig:
-    """Two prompts on a remote target, polled fast."""
+    """Two prompts on a remote target, polled fast; previews on loopback allowed."""
     raw = {
         "server": {"poll_interval_seconds": 0.02, "long_poll_max_seconds": 20, **server},
+        "fetch": {"allow_private_networks": True},  # the tests' previews are on loopback
         "prompts": [
             {
                 "id": "signup",

@@ -37,6 +37,7 @@ def github() -> Iterator[FakeGitHub]:
 def _settings(github: FakeGitHub) -> config.ServerConfig:
     raw: dict[str, Any] = {
         "server": {"poll_interval_seconds": 0.02},
+        "fetch": {"allow_private_networks": True},  # the default preview is on loopback
         "prompts": [
             {
                 "id": "shop",

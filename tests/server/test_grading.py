@@ -13,13 +13,14 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from evals_action.server import config, grading, serving
+from evals_action.server import config, egress, grading, serving
 
 from .conftest import Stack
 
 
 def _prompt(*checks: dict[str, Any], judge: dict[str, Any] | None = None) -> config.ServerConfig:
     raw: dict[str, Any] = {
+        "fetch": {"allow_private_networks": True},  # the previews are on loopback
         "prompts": [
             {
                 "id": "p",
@@ -28,7 +29,7 @@ def _prompt(*checks: dict[str, Any], judge: dict[str, Any] | None = None) -> con
                 "rollout": {"target": "remote", "url": "http://127.0.0.1:9"},
                 "checks": list(checks),
             }
-        ]
+        ],
     }
     if judge:
         raw["judge"] = judge
@@ -48,13 +49,20 @@ def _grade(
         started_at=100.0,
         finished_at=234.4,
     )
+    url_map = {"app.example.com": preview}
+    guard = egress.guard(
+        policy=settings.fetch,
+        named_urls=[c.url for c in settings.prompts["p"].checks],
+        url_map=url_map,
+    )
     with requests.Session() as session:
         context = grading.Context(
             template_args={"project_name": "demo"},
-            url_map={"app.example.com": preview},
+            url_map=url_map,
             prompt_text="Create demo",
             session=session,
             judge=settings.judge,
+            guard=guard,
         )
         return grading.report(
             prompt=settings.prompts["p"],
