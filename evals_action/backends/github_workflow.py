@@ -124,8 +124,8 @@ class GithubWorkflowBackend:
             ids=self._ids, url_map=request.url_map, template_args=request.template_args
         )
         return {
-            "completion_params": rollout_common.compact_json(self._prompt.completion_params),
-            "metadata": rollout_common.compact_json(meta),
+            "completion_params": rollout_common.shell_safe_json(self._prompt.completion_params),
+            "metadata": rollout_common.shell_safe_json(meta),
             "model_base_url": self._model_base_url,
             "api_key": self._api_key,
         }
