@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from evals_action import errors, models, settings
-from evals_action.backends import evals_api
+from evals_action.backends import evals_api, tracing
 
 # Eval Protocol `Status` codes (AIP-193 / gRPC codes plus its own 100-103).
 CODE_OK = 0
@@ -331,12 +331,18 @@ def init_request(
     model_base_url: str,
     api_key: str,
 ) -> dict[str, Any]:
-    """Eval Protocol's `InitRequest`; every key is present, `null` when unset."""
+    """Eval Protocol's `InitRequest`; every key is present, `null` when unset.
+
+    A tracing proxy's `model_base_url` carries the correlation ids (`tracing.model_url`).
+    """
+    model_url = tracing.model_url(
+        base_url=model_base_url, metadata=meta, completion_params=prompt.completion_params
+    )
     return {
         "completion_params": dict(prompt.completion_params),
         "messages": [dict(m) for m in messages],
         "tools": list(prompt.tools) if prompt.tools is not None else None,
-        "model_base_url": model_base_url or None,
+        "model_base_url": model_url or None,
         "metadata": dict(meta),
         "api_key": api_key or None,
     }

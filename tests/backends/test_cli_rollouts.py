@@ -161,3 +161,25 @@ def test_row_id_input_lets_the_unchanged_hello_world_parse_it_as_a_number(
         check=True,
     )
     assert done.stdout == "0\n"
+
+
+def test_dispatched_model_base_url_carries_the_ids_for_a_tracing_proxy(
+    fake: FakeGitHub, prompt_file: pathlib.Path, tmp_path: pathlib.Path
+) -> None:
+    """`model_base_url` input: the five ids in the path of a tracing proxy, as Eval Protocol."""
+    fake.add_workflow(workflow_id="rollout.yml", numeric_id=7, repo_full_name="octo/agents")
+    run_cli(
+        fake=fake,
+        prompt_file=prompt_file,
+        cwd=tmp_path,
+        EVALS_MODEL_BASE_URL="https://tracing.fireworks.ai",
+        EVALS_ROLLOUT_ID="ro-1",
+        EVALS_INVOCATION_ID="inv-1",
+        EVALS_CORRELATION_RUN_ID="run-1",
+        EVALS_EXPERIMENT_ID="octo/shop#12",
+    )
+    (dispatch,) = fake.dispatches
+    assert dispatch["inputs"]["model_base_url"] == (
+        "https://tracing.fireworks.ai/rollout_id/ro-1/invocation_id/inv-1"
+        "/experiment_id/octo%252Fshop%2312/run_id/run-1/row_id/prompt-123"
+    )
