@@ -67,6 +67,7 @@ RUN_OPTIONS: tuple[tuple[str, str | None, str], ...] = (
     ("experiment-id", "<owner>/<repo>#<pr>", "Correlation experiment_id."),
     ("rollout-id", "fresh unique id", "Correlation rollout_id."),
     ("correlation-run-id", "random per run", "Correlation run_id."),
+    ("row-id", "prompt-id", "Correlation row_id."),
 )
 
 

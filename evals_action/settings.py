@@ -67,6 +67,7 @@ class RolloutSettings:
     experiment_id: str = ""
     rollout_id: str = ""
     correlation_run_id: str = ""
+    row_id: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -437,4 +438,5 @@ def _load_rollout(
         experiment_id=e("EXPERIMENT_ID").strip(),
         rollout_id=e("ROLLOUT_ID").strip(),
         correlation_run_id=e("CORRELATION_RUN_ID").strip(),
+        row_id=e("ROW_ID").strip(),
     )

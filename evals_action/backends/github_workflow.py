@@ -21,7 +21,7 @@ from typing import Any
 import requests
 
 from evals_action import errors, github_api, models, settings
-from evals_action.backends import base, rollout_common
+from evals_action.backends import base, rollout_common, tracing
 
 log = logging.getLogger(__name__)
 
@@ -124,9 +124,13 @@ class GithubWorkflowBackend:
             ids=self._ids, url_map=request.url_map, template_args=request.template_args
         )
         return {
-            "completion_params": rollout_common.compact_json(self._prompt.completion_params),
-            "metadata": rollout_common.compact_json(meta),
-            "model_base_url": self._model_base_url,
+            "completion_params": rollout_common.shell_safe_json(self._prompt.completion_params),
+            "metadata": rollout_common.shell_safe_json(meta),
+            "model_base_url": tracing.model_url(
+                base_url=self._model_base_url,
+                metadata=meta,
+                completion_params=self._prompt.completion_params,
+            ),
             "api_key": self._api_key,
         }
 

@@ -18,7 +18,7 @@ from typing import Any
 import requests
 
 from evals_action import errors, github_api, http, models, settings
-from evals_action.backends import base, rollout_common
+from evals_action.backends import base, rollout_common, tracing
 from evals_action.backends.rollout_common import RolloutState
 
 __all__ = ["RemoteBackend", "RemoteRolloutClient", "RolloutState", "create"]
@@ -185,6 +185,34 @@ class RemoteRolloutClient:
         result = self._result(raw_result, where="the gateway's extras.result")
         return rollout_common.state_from_status(code=code, message=message, result=result)
 
+    def trace_messages(self, *, rollout_id: str) -> list[dict[str, Any]] | None:
+        """The rollout's conversation from the gateway's trace, when status came from the gateway.
+
+        Eval Protocol grades what its tracing proxy recorded (`GET /v1/traces/pointwise`, tagged
+        `rollout_id:<id>`), not a result the agent reports. None in `service` mode, and (with a
+        warning) when the trace cannot be read.
+        """
+        if self._mode != "gateway":
+            return None
+        what = "read the rollout's trace from the tracing gateway"
+        headers = {"Authorization": f"Bearer {self._tracing_key}"} if self._tracing_key else {}
+        try:
+            with self._redacting():
+                response = http.send(
+                    self._session,
+                    method="GET",
+                    url=f"{self._tracing}{tracing.TRACES_PATH}",
+                    what=what,
+                    headers=headers,
+                    params=tracing.traces_params(rollout_id=rollout_id),
+                    timeout=self._timeout,
+                )
+                body = http.json_body(response, what=what)
+        except errors.APIError as exc:
+            self._warn(f"No trace to grade: {exc.message}")
+            return None
+        return tracing.final_messages(body) or None
+
     def _log_entry(self, rollout_id: str, *, code: int) -> Mapping[str, Any] | None:
         """The first log entry whose `status.code` is the terminal code, or None."""
         try:
@@ -284,8 +312,6 @@ class RemoteBackend:
         self._model_base_url = model_base_url
         self._api_key = api_key
         self._text: str | None = rollout_common.prompt_text(prompt.messages)
-        # The status link shown at start, kept even if `auto` later falls back to the gateway.
-        self._links: dict[str, str] = {}
 
     @property
     def start_attempts(self) -> int:
@@ -324,7 +350,6 @@ class RemoteBackend:
     def start(self, *, request: models.StartRequest) -> models.StartedRun:
         self._client.init(request=self._init_body(request, api_key=self._api_key))
         link = self._client.status_link(rollout_id=self._ids.rollout_id)
-        self._links[self._ids.rollout_id] = link
         return models.StartedRun(
             run_id=self._ids.rollout_id,
             run_url=link,
@@ -334,7 +359,8 @@ class RemoteBackend:
 
     def fetch(self, *, run_id: str, wait_seconds: float = 0) -> models.Run:
         state = self._client.status(rollout_id=run_id)
-        link = self._links.get(run_id) or self._client.status_link(rollout_id=run_id)
+        # Read after `status`: once `auto` met a 404 on /status, the link is the gateway's.
+        link = self._client.status_link(rollout_id=run_id)
         return rollout_common.run_from_state(
             state=state,
             run_id=run_id,

@@ -13,13 +13,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+import string
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from evals_action import errors, models, settings
-from evals_action.backends import evals_api
+from evals_action.backends import evals_api, tracing
 
 # Eval Protocol `Status` codes (AIP-193 / gRPC codes plus its own 100-103).
 CODE_OK = 0
@@ -269,7 +270,7 @@ def correlation(
         experiment_id=experiment,
         rollout_id=rollout.rollout_id or make_id(),
         run_id=rollout.correlation_run_id or make_id(),
-        row_id=settings_.prompt_id,
+        row_id=rollout.row_id or settings_.prompt_id,
     )
 
 
@@ -287,8 +288,39 @@ def metadata(
     }
 
 
-def compact_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+# Characters a string keeps as they are in `shell_safe_json`; every other one becomes `\uXXXX`.
+_SHELL_SAFE = frozenset(string.ascii_letters + string.digits + " -_.,:/@#%+=~")
+
+
+def shell_safe_json(value: Any) -> str:
+    """Compact JSON that a shell cannot misread when a workflow pastes it inside quotes.
+
+    Inside strings, every character but letters, digits, space and `-_.,:/@#%+=~` is written as
+    a `\\uXXXX` escape: `'` `"` `` ` `` `$` `\\` `!` `<` `>` `&` `;` `|` `(` `)`, non-ASCII and
+    control characters. So `'${{ inputs.metadata }}'` in a `run:` script stays one argument
+    whatever the values hold, and the text still parses to the same value
+    (`json.loads`, `fromJSON`).
+    """
+    if isinstance(value, str):
+        return '"' + "".join(_shell_safe_char(c) for c in value) + '"'
+    if isinstance(value, Mapping):
+        items = (
+            shell_safe_json(k if isinstance(k, str) else json.dumps(k)) + ":" + shell_safe_json(v)
+            for k, v in value.items()
+        )
+        return "{" + ",".join(items) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(shell_safe_json(v) for v in value) + "]"
+    return json.dumps(value)
+
+
+def _shell_safe_char(char: str) -> str:
+    if char in _SHELL_SAFE:
+        return char
+    units = char.encode("utf-16-be")  # two code units (a surrogate pair) above U+FFFF
+    return "".join(
+        f"\\u{int.from_bytes(units[i : i + 2], 'big'):04x}" for i in range(0, len(units), 2)
+    )
 
 
 def init_request(
@@ -299,12 +331,18 @@ def init_request(
     model_base_url: str,
     api_key: str,
 ) -> dict[str, Any]:
-    """Eval Protocol's `InitRequest`; every key is present, `null` when unset."""
+    """Eval Protocol's `InitRequest`; every key is present, `null` when unset.
+
+    A tracing proxy's `model_base_url` carries the correlation ids (`tracing.model_url`).
+    """
+    model_url = tracing.model_url(
+        base_url=model_base_url, metadata=meta, completion_params=prompt.completion_params
+    )
     return {
         "completion_params": dict(prompt.completion_params),
         "messages": [dict(m) for m in messages],
         "tools": list(prompt.tools) if prompt.tools is not None else None,
-        "model_base_url": model_base_url or None,
+        "model_base_url": model_url or None,
         "metadata": dict(meta),
         "api_key": api_key or None,
     }

@@ -64,6 +64,13 @@ class Cancellable(Protocol):
     def cancel(self, *, rollout_id: str) -> None: ...
 
 
+@runtime_checkable
+class Traced(Protocol):
+    """A client that can read the conversation from a tracing gateway's trace (`remote`)."""
+
+    def trace_messages(self, *, rollout_id: str) -> list[dict[str, Any]] | None: ...
+
+
 ClientFactory = Callable[[config.Rollout, requests.Session], RolloutClient]
 
 
@@ -303,7 +310,9 @@ class Runner:
                 self._fail(run.run_id, f"The rollout service failed: {exc}")
                 return
             if state.terminal and not self._stop.is_set():
-                self._conclude(run=current, prompt=prompt, state=state, session=session)
+                self._conclude(
+                    run=current, prompt=prompt, state=state, client=client, session=session
+                )
                 return
             self._stop.wait(self._settings.poll_interval_seconds)
 
@@ -313,6 +322,7 @@ class Runner:
         run: store.RunRow,
         prompt: config.Prompt,
         state: RolloutState,
+        client: RolloutClient,
         session: requests.Session,
     ) -> None:
         if state.status == models.FAILED:
@@ -327,7 +337,7 @@ class Runner:
             return
         slug = report_slug(prompt_id=prompt.id, run_id=run.run_id)
         finished = grading.Finished(
-            result=state.result,
+            result=_with_trace(result=state.result, client=client, rollout_id=run.rollout_id),
             message=state.message,
             started_at=run.started_at or run.created_at,
             finished_at=self._clock(),
@@ -392,6 +402,20 @@ def init_request(*, run: store.RunRow, prompt: config.Prompt, rollout_id: str) -
         model_base_url=rollout.model_base_url,
         api_key=rollout.model_api_key or "",
     )
+
+
+def _with_trace(
+    *, result: Mapping[str, Any] | None, client: RolloutClient, rollout_id: str | None
+) -> Mapping[str, Any] | None:
+    """The result, with the gateway trace's conversation as its `messages` when it has none.
+
+    An unchanged Eval Protocol agent reports no result: its answer is in the trace its model
+    calls left on the tracing gateway, which is where Eval Protocol reads it too.
+    """
+    if (result or {}).get("messages") or not rollout_id or not isinstance(client, Traced):
+        return result
+    messages = client.trace_messages(rollout_id=rollout_id)
+    return {**(result or {}), "messages": messages} if messages else result
 
 
 def report_slug(*, prompt_id: str, run_id: str) -> str:

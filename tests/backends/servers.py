@@ -8,19 +8,31 @@ test that passes proves the client speaks the contract:
 - `TracingGateway`: `POST /logs` stores structured status logs; `GET /v1/status` derives a
   rollout's status from them (`null` until a status log arrives); `GET /logs` returns them
   filtered by tag. Either path family can be switched off (answering 404) to test fallbacks.
+  It is also the tracing proxy: `POST [/v1]/rollout_id/…/row_id/…[/encoded_base_url/…]
+  /chat/completions` answers `model_reply` and records a trace tagged with the path's ids (routed
+  on the decoded path, as Eval Protocol's FastAPI proxy is), and `GET /v1/traces/pointwise`
+  returns a rollout's traces.
 """
 
 from __future__ import annotations
 
 import collections
+import logging
+import threading
+import urllib.parse
 from typing import Any
 
+import requests
+
+from evals_action import rollout
 from tests.fakes._http import FakeServer, RecordedRequest, Reply
 
 INIT_KEYS = {"completion_params", "messages", "tools", "model_base_url", "metadata", "api_key"}
 METADATA_KEYS = {"invocation_id", "experiment_id", "rollout_id", "run_id", "row_id"}
 LOG_KEYS = {"program", "status", "message", "tags", "extras"}
 LOGS_QUERY = {"limit": "100", "hours_back": "24", "program": "eval_protocol"}
+TRACES_QUERY = {"limit": "100", "sleep_between_gets": "0.1", "max_retries": "5"}
+PROXY_IDS = ("rollout_id", "invocation_id", "experiment_id", "run_id", "row_id")
 
 
 class RolloutService(FakeServer):
@@ -80,18 +92,29 @@ class TracingGateway(FakeServer):
     server_header = "fake-tracing-gateway"
 
     def __init__(
-        self, *, api_key: str | None = None, v1_status: bool = True, logs_path: str = "/logs"
+        self,
+        *,
+        api_key: str | None = None,
+        v1_status: bool = True,
+        logs_path: str = "/logs",
+        model_reply: str = "Bought the socks.",
     ) -> None:
         super().__init__()
         self.api_key = api_key
         self.v1_status = v1_status
         self.logs_path = logs_path
+        self.model_reply = model_reply
         self.entries: list[dict[str, Any]] = []
+        self.traces: list[dict[str, Any]] = []
 
     def _handle(self, request: RecordedRequest, raw: bytes) -> Reply:
         if self.api_key and request.header("authorization") != f"Bearer {self.api_key}":
             return Reply(401, {"detail": "Invalid API key"})
         path = request.path
+        if request.method == "POST" and path.endswith("/chat/completions"):
+            return self._chat(request)
+        if request.method == "GET" and path == "/v1/traces/pointwise":
+            return self._get_traces(request)
         if request.method == "POST" and path == self.logs_path:
             return self._post_log(request)
         if request.method == "GET" and path == self.logs_path:
@@ -156,6 +179,46 @@ class TracingGateway(FakeServer):
             },
         )
 
+    def _chat(self, request: RecordedRequest) -> Reply:
+        """Route on the decoded path, one value per segment, as FastAPI does; record a trace."""
+        parts = urllib.parse.unquote(request.path).strip("/").split("/")
+        parts = parts[1:] if parts[:1] == ["v1"] else parts
+        names, values = parts[0:10:2], parts[1:10:2]
+        rest = parts[10:]
+        if rest[:1] == ["encoded_base_url"] and len(rest) == 4:
+            rest = rest[2:]
+        if tuple(names) != PROXY_IDS or len(values) != 5 or rest != ["chat", "completions"]:
+            return Reply(404, {"detail": "Not Found"})
+        body = request.json
+        if not isinstance(body, dict) or not body.get("model") or not body.get("messages"):
+            self._violate(f"chat completion body {body!r}")
+            return Reply(400, {"error": {"message": "model and messages are required"}})
+        answer = {"role": "assistant", "content": self.model_reply}
+        self.traces.append(
+            {
+                "id": f"trace-{len(self.traces) + 1}",
+                "tags": [f"{n}:{v}" for n, v in zip(names, values, strict=True)],
+                "input": {"messages": body["messages"]},
+                "output": answer,
+            }
+        )
+        return Reply(
+            200,
+            {
+                "id": "chatcmpl-1",
+                "object": "chat.completion",
+                "model": body["model"],
+                "choices": [{"index": 0, "message": answer, "finish_reason": "stop"}],
+            },
+        )
+
+    def _get_traces(self, request: RecordedRequest) -> Reply:
+        query = dict(request.query)
+        tag = query.pop("tags", "")
+        if query != TRACES_QUERY or not tag.startswith("rollout_id:"):
+            self._violate(f"traces query {request.query}")
+        return Reply(200, {"traces": [t for t in self.traces if tag in t["tags"]]})
+
     def post(self, *, rollout_id: str, code: int | None, message: str, **extras: Any) -> None:
         """Store a log as an agent's handler would (for tests that need no agent)."""
         with self._lock:
@@ -212,3 +275,51 @@ class ModelServer(FakeServer):
                 "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
             },
         )
+
+
+class EvalProtocolAgent(FakeServer):
+    """An unchanged Eval Protocol remote agent, as its hello-world server behaves.
+
+    `POST /init` starts the rollout in the background: one chat completion at the request's
+    `model_base_url` with its `api_key`, then an INFO "finished" status log to the gateway it was
+    configured with (`FW_TRACING_GATEWAY_BASE_URL`). No `/status` (404), and no result: its answer
+    lives only in the trace its model call left on the tracing proxy.
+    """
+
+    server_header = "fake-eval-protocol-agent"
+
+    def __init__(self, *, gateway_url: str, gateway_key: str) -> None:
+        super().__init__()
+        self.gateway_url = gateway_url
+        self.gateway_key = gateway_key
+        self.failures: list[str] = []
+
+    def _handle(self, request: RecordedRequest, raw: bytes) -> Reply:
+        if request.method != "POST" or request.path != "/init":
+            return Reply(404, {"detail": "Not Found"})
+        body = request.json
+        if not isinstance(body, dict) or set(body) != INIT_KEYS:
+            self._violate(f"/init body {body!r}")
+            return Reply(422, {"detail": "invalid InitRequest"})
+        threading.Thread(target=self._rollout, args=(body,), daemon=True).start()
+        return Reply(200, {"status": "accepted"})
+
+    def _rollout(self, body: dict[str, Any]) -> None:
+        rollout_id = body["metadata"]["rollout_id"]
+        log = logging.getLogger(f"tests.ep_agent.{rollout_id}")
+        log.propagate = False
+        rollout.StatusLogHandler(self.gateway_url, self.gateway_key).attach(log)
+        log.addFilter(rollout.RolloutIdFilter(rollout_id))
+        try:
+            response = requests.post(
+                body["model_base_url"].rstrip("/") + "/chat/completions",
+                json={**body["completion_params"], "messages": body["messages"]},
+                headers={"Authorization": f"Bearer {body['api_key']}"},
+                timeout=10,
+            )
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            self.failures.append(str(exc))
+            log.error("failed", extra={"status": rollout.Status.rollout_error(str(exc))})
+            return
+        log.info("Rollout finished", extra={"status": rollout.Status.rollout_finished()})

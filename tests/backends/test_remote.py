@@ -360,7 +360,7 @@ def test_auto_falls_back_to_the_gateway_and_reads_the_logs(
     make_settings: Callable[..., settings.Settings],
     session: Any,
 ) -> None:
-    """auto: /status 404 → /v1/status; a terminal code → one /logs lookup for the message."""
+    """auto: /status 404 → /v1/status (and its link); a terminal code → one /logs lookup."""
     with servers.RolloutService(has_status=False) as svc:
         config = make_settings(
             backend="remote",
@@ -378,7 +378,9 @@ def test_auto_falls_back_to_the_gateway_and_reads_the_logs(
         seen = backend.fetch(run_id=run.run_id)
         service_calls = [r.path for r in svc.requests]
     assert (seen.status, seen.failure_reason) == (models.FAILED, "browser crashed")
-    assert seen.run_url == run.run_url == f"{svc.url}/status?rollout_id={run.run_id}"
+    assert run.run_url == f"{svc.url}/status?rollout_id={run.run_id}"  # not known yet at start
+    # /status answered 404: the comment and the status now link the gateway's status instead.
+    assert seen.run_url == seen.status_url == f"{gateway.url}/v1/status?rollout_id={run.run_id}"
     assert service_calls == ["/init", "/status"]  # the 404 is remembered
     calls = [(r.method, r.path) for r in gateway.requests]
     assert calls == [

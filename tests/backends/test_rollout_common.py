@@ -191,3 +191,18 @@ def test_redact_handles_json_escaped_secrets() -> None:
     secret = 'ab"c\\d-1234567'
     text = json.dumps({"api_key": secret}) + " " + secret
     assert rc.redact(text, [secret, None, ""]) == '{"api_key": "***"} ***'
+
+
+def test_shell_safe_json_parses_back_and_holds_no_shell_character() -> None:
+    """Every string character outside the safe set is `\\uXXXX` (surrogate pairs above U+FFFF)."""
+    value = {
+        "it's": ["$(id)", "`id`", "a\\b", 'say "hi"', "é😀\x00\n\t", "<&>!;|*?"],
+        "n": [1, -2.5e10, None, True, False],
+        "url": "https://pr-12.preview.dev/cart?a=1&b=2",
+    }
+    text = rc.shell_safe_json(value)
+    assert json.loads(text) == value
+    assert not set(text) & set("'`$!<>&;|*?\n\t\x00")
+    assert text.isascii()
+    assert '"https://pr-12.preview.dev/cart\\u003fa=1\\u0026b=2"' in text
+    assert "\\ud83d\\ude00" in text
