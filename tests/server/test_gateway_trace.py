@@ -20,6 +20,7 @@ def settings(*, agent: str, gateway: str) -> config.ServerConfig:
     port = urllib.parse.urlsplit(gateway).port
     raw = {
         "server": {"poll_interval_seconds": 0.02, "long_poll_max_seconds": 20},
+        "fetch": {"allow_private_networks": True},  # the preview is on loopback
         "prompts": [
             {
                 "id": "shop",
