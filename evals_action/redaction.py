@@ -1,0 +1,88 @@
+"""The secrets a step knows, and the one function that takes them out of outgoing text.
+
+`Secrets` holds one list (api key, GitHub token, model key, tracing key, workflow token, and
+any later one such as an OIDC token). Every sink calls `redact` on exactly what it writes, after
+escaping and cutting: the comment and status (`action._Eval`), the log, annotations, outputs and
+summary (`workflow.Runner`). So that escaping cannot hide a secret from it, each secret is also
+looked for in the forms the sinks write it in (Markdown- and HTML-escaped, inside code spans,
+percent-encoded in a link, JSON-escaped in `report-json`). So that cutting cannot leave part of
+one behind, a long enough prefix of a secret is redacted wherever it appears; where a sink cuts
+text itself (the 140-character status description), `fit` redacts before the cut as well.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+
+from evals_action import render
+
+MASK = "***"
+# A secret's first characters, this many or more, are redacted wherever they appear: what a cut
+# (ours or a server's) leaves of a secret. Shorter secrets are refused as inputs.
+PREFIX_MIN = 8
+
+
+class Secrets:
+    """One list of secret values, redacted from every string that leaves the process."""
+
+    def __init__(self, values: Iterable[str] = ()) -> None:
+        self._values: list[str] = []
+        self._forms: list[str] = []
+        for value in values:
+            self.add(value)
+
+    def add(self, value: str) -> bool:
+        """Remember `value`; False when it was empty or already known."""
+        if not value or value in self._values:
+            return False
+        self._values.append(value)
+        forms = {*self._forms, *_forms(value)}
+        self._forms = sorted((f for f in forms if f), key=len, reverse=True)
+        return True
+
+    @property
+    def values(self) -> tuple[str, ...]:
+        return tuple(self._values)
+
+    def redact(self, text: str) -> str:
+        """`text` with every secret (in any written form) and every partial one replaced."""
+        for form in self._forms:
+            text = _redact_prefixes(text, form)
+        return text
+
+    def fit(self, text: str, *, cut: Callable[[str], str]) -> str:
+        """`cut(text)` redacted before the cut (so a cut cannot split a secret) and after."""
+        return self.redact(cut(self.redact(text)))
+
+
+def _forms(secret: str) -> set[str]:
+    """The ways a sink may write `secret`: as is, escaped for Markdown, in a code span or a
+    link, JSON-escaped. A form that spans lines is looked for line by line as well."""
+    forms = {secret, *render.escaped_forms(secret)}
+    forms.add(json.dumps(secret)[1:-1])
+    forms.add(json.dumps(secret, ensure_ascii=False)[1:-1])
+    lines = [line for line in secret.splitlines() if line.strip()]
+    if len(lines) > 1:
+        for line in lines:
+            forms |= _forms(line)
+    return forms
+
+
+def _redact_prefixes(text: str, form: str) -> str:
+    """Replace each run of text that starts like `form` for at least `PREFIX_MIN` characters
+    (all of `form` when it is shorter), extended as far as it keeps matching."""
+    shortest = min(len(form), PREFIX_MIN)
+    head = form[:shortest]
+    if head not in text:
+        return text
+    parts: list[str] = []
+    start = 0
+    while (found := text.find(head, start)) != -1:
+        end = found + shortest
+        while end < len(text) and end - found < len(form) and text[end] == form[end - found]:
+            end += 1
+        parts += [text[start:found], MASK]
+        start = end
+    parts.append(text[start:])
+    return "".join(parts)
