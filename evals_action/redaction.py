@@ -47,9 +47,18 @@ class Secrets:
 
     def redact(self, text: str) -> str:
         """`text` with every secret (in any written form) and every partial one replaced."""
-        for form in self._forms:
-            text = _redact_prefixes(text, form)
-        return text
+        for form in self._forms:  # longest first, so a form inside another cannot split it
+            text = text.replace(form, MASK)
+        spans = sorted(span for form in self._forms for span in _prefix_spans(text, form))
+        parts: list[str] = []
+        done = 0
+        for start, end in spans:
+            if end <= done:
+                continue
+            if start >= done:
+                parts += [text[done:start], MASK]
+            done = end
+        return "".join([*parts, text[done:]])
 
     def fit(self, text: str, *, cut: Callable[[str], str]) -> str:
         """`cut(text)` redacted before the cut (so a cut cannot split a secret) and after."""
@@ -69,20 +78,18 @@ def _forms(secret: str) -> set[str]:
     return forms
 
 
-def _redact_prefixes(text: str, form: str) -> str:
-    """Replace each run of text that starts like `form` for at least `PREFIX_MIN` characters
-    (all of `form` when it is shorter), extended as far as it keeps matching."""
-    shortest = min(len(form), PREFIX_MIN)
-    head = form[:shortest]
-    if head not in text:
-        return text
-    parts: list[str] = []
-    start = 0
-    while (found := text.find(head, start)) != -1:
-        end = found + shortest
+def _prefix_spans(text: str, form: str) -> list[tuple[int, int]]:
+    """Where `text` starts like `form` for at least `PREFIX_MIN` characters, as far as it
+    keeps matching: what a cut may leave of a secret."""
+    if len(form) <= PREFIX_MIN:
+        return []  # found whole by the replacement above, or not at all
+    head = form[:PREFIX_MIN]
+    spans = []
+    found = text.find(head)
+    while found != -1:
+        end = found + PREFIX_MIN
         while end < len(text) and end - found < len(form) and text[end] == form[end - found]:
             end += 1
-        parts += [text[start:found], MASK]
-        start = end
-    parts.append(text[start:])
-    return "".join(parts)
+        spans.append((found, end))
+        found = text.find(head, found + 1)
+    return spans

@@ -43,9 +43,7 @@ def leaks(text: str, secret: str) -> list[str]:
 
 
 def places(result: Result, github: FakeGitHub) -> dict[str, str]:
-    log = "\n".join(
-        line for line in result.log.splitlines() if not line.startswith("::add-mask::")
-    )
+    log = "\n".join(line for line in result.log.splitlines() if not line.startswith("::add-mask::"))
     found = {"log": log, "summary": result.summary}
     found |= {f"output {k}": v for k, v in result.outputs.items()}
     found |= {f"comment {c['id']}": c["body"] for c in github.comments(PR)}
@@ -96,7 +94,8 @@ def test_secrets_echoed_by_the_server_reach_no_sink(
     final = fake_github.statuses(HEAD_SHA)[-1]
     assert final["state"] == state
     assert final["context"] == "2027/eval/log-in-now"
-    assert "***" in final["description"] and len(final["description"]) <= 140
+    assert "***" in final["description"]
+    assert len(final["description"]) <= 140
     body = fake_github.comments(PR)[0]["body"]
     assert "### 2027 // Log in *** now — " in body
     assert "### 2027 // Log in *** now — " in result.summary
