@@ -23,6 +23,7 @@ from tests.integration.helpers import (
     run_cli,
     seed,
 )
+from tests.integration.test_flow_timing import FakeTime, run_flow
 
 # Markdown-special characters on purpose: the comment and summary escape `_` and `*`.
 API_KEY = "evals_k*y_with_*marks*_0123456789"
@@ -124,3 +125,75 @@ def test_server_text_cannot_forge_workflow_commands_with_a_bare_carriage_return(
     legacy = [line for line in lines if not line.lstrip().startswith("::") and "##[" in line]
     assert legacy == []
     assert "Sign up x" in result.stdout  # the title is still shown, defused
+
+
+def test_completed_run_whose_grace_polls_the_deadline_cuts_did_not_finish(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
+) -> None:
+    """Contract §5: `completed` without a report, deadline 8 s after creation: grace polls at
+    5 s and 8 s, then the wait ends. The run is over, so "Did not finish" (failure), not
+    "Still running"."""
+    seed(fake_github, fake_evals)
+    fake_evals.script(PROMPT_ID, [{"status": "completed"}])
+    t = FakeTime()
+    code, log = run_flow(
+        tmp_path, fake_github, fake_evals, t, EVALS_WAIT_TIMEOUT_MINUTES=str(8 / 60)
+    )
+    assert code == 0, log
+    assert t.sleeps == [5, 3]
+    final = fake_github.statuses(HEAD_SHA)[-1]
+    assert (final["state"], final["description"]) == ("failure", "Did not finish — unknown reason")
+    assert "— Did not finish" in fake_github.comments(PR)[0]["body"]
+
+
+def test_local_prints_the_status_it_would_set_with_the_comment_and_outputs(
+    tmp_path: pathlib.Path, fake_evals: FakeEvals
+) -> None:
+    """Contract §8: `--local` on a laptop (no GitHub context, no commit) still prints the
+    commit status it would set: state, context, description and link, before the comment."""
+    seed(None, fake_evals)
+    env = environment(
+        tmp_path,
+        None,
+        fake_evals,
+        GITHUB_EVENT_PATH=None,
+        GITHUB_ACTIONS=None,
+        GITHUB_REPOSITORY=None,
+        GITHUB_SHA=None,
+        GITHUB_EVENT_NAME=None,
+    )
+    result = run_cli(env, "--local")
+    no_traceback(result)
+    assert result.code == 0, result.log
+    lines = result.stdout.splitlines()
+    status, comment, outputs = (lines.index(f"--- {g}") for g in ("Status", "Comment", "Outputs"))
+    assert status < comment < outputs
+    assert lines[status + 1] == (
+        "Status: success '2027/eval/sign-up-and-create-a-project': Completed — see report"
+        " → https://2027.dev/evals/reports/checkout-flow"
+    )
+
+
+@pytest.mark.parametrize("mode", [(), ("--local",), ("--dry-run",)])
+def test_the_first_log_line_names_the_resolved_api_base_url(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals, mode: tuple[str, ...]
+) -> None:
+    """As the managed action's README promises: the first line (after the masks, which the
+    runner does not show) says which API the run talks to, trailing slash stripped."""
+    seed(fake_github, fake_evals)
+    env = environment(tmp_path, fake_github, fake_evals, EVALS_API_BASE_URL=fake_evals.url + "/")
+    result = run_cli(env, *mode)
+    assert result.code == 0, result.log
+    shown = [line for line in result.stdout.splitlines() if not line.startswith("::add-mask::")]
+    assert shown[0] == f"2027 eval action: API base={fake_evals.url}"
+
+
+def test_the_first_log_line_of_a_skipped_fork_pr_names_the_api_base_url_too(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
+) -> None:
+    seed(fake_github, fake_evals, fork=True)
+    result = run_cli(environment(tmp_path, fake_github, fake_evals, fork=True))
+    assert result.code == 0, result.log
+    shown = [line for line in result.stdout.splitlines() if not line.startswith("::add-mask::")]
+    assert shown[0] == f"2027 eval action: API base={fake_evals.url}"
+    assert shown[1].startswith("::warning title=evals-action::PR is from a fork")
