@@ -500,6 +500,8 @@ class _Eval:
     def _status(self, result: outcome.Outcome) -> bool:
         """Set the commit status (the status sink); False when a final status could not be
         written. Outside `action` mode, remember it for `_print_local`."""
+        if self._config.skip_status:
+            return True
         fields = _StatusFields(
             state=result.state,
             context=self._context,
@@ -511,8 +513,10 @@ class _Eval:
             if result.state == "pending":
                 self._runner.info(fields.line())
             return True
-        if self._config.skip_status or not self._target.sha:
-            return True
+        return self._write_status(fields) if self._target.sha else True
+
+    def _write_status(self, fields: _StatusFields) -> bool:
+        assert self._target.sha is not None
         try:
             self._gh.for_token().create_status(
                 sha=self._target.sha,
@@ -522,11 +526,11 @@ class _Eval:
                 target_url=fields.target_url or None,
             )
         except errors.GitHubError as exc:
-            final = result.state != "pending"
+            final = fields.state != "pending"
             level = "error" if final and self._pending_set else "warning"
             self._runner.annotate(level, f"Commit status not set: {exc.message}")
             return not (final and self._pending_set)
-        if result.state == "pending":
+        if fields.state == "pending":
             self._pending_set = True
         return True
 
