@@ -33,12 +33,12 @@ class Secrets:
             self.add(value)
 
     def add(self, value: str) -> bool:
-        """Remember `value`; False when it was empty or already known."""
-        if not value or value in self._values:
+        """Remember `value`; False when it was blank or already known."""
+        if not value.strip() or value in self._values:
             return False
         self._values.append(value)
         forms = {*self._forms, *_forms(value)}
-        self._forms = sorted((f for f in forms if f), key=len, reverse=True)
+        self._forms = sorted((f for f in forms if f.strip()), key=len, reverse=True)
         return True
 
     @property

@@ -44,8 +44,9 @@ def test_each_line_of_a_multi_line_secret_is_a_secret_too() -> None:
     assert secrets.redact("a first-line-secret b second-line-secret") == "a *** b ***"
 
 
-def test_empty_and_repeated_values_are_ignored() -> None:
-    secrets = redaction.Secrets(["", KEY])
+def test_blank_and_repeated_values_are_ignored() -> None:
+    secrets = redaction.Secrets(["", KEY, "  "])
     assert not secrets.add(KEY)
-    assert not secrets.add("")
+    assert not secrets.add("\n")
     assert secrets.values == (KEY,)
+    assert secrets.redact("a b  c") == "a b  c"
