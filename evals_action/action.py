@@ -104,10 +104,27 @@ def skip_fork(*, environ: Mapping[str, str], mode: str, secrets: Sequence[str]) 
     )
     for secret in secrets:
         runner.add_secret(secret)
+    runner.info(banner(backend=environ.get("EVALS_BACKEND", ""), api_base_url=_api_base(environ)))
     runner.annotate("warning", event.FORK_WARNING)
     runner.set_outputs({"final-status": "skipped"})
     runner.write_summary(f"### 2027 // skipped\n\n{event.FORK_WARNING}\n")
     return True
+
+
+def banner(*, backend: str, api_base_url: str) -> str:
+    """The log's first line (after the masks): which deployment this run talks to, worded as
+    the managed action words it."""
+    if backend.strip() in ("", "evals-api"):
+        return f"2027 eval action: API base={api_base_url}"
+    return f"2027 eval action: backend={backend.strip()} (api-base-url is not used)"
+
+
+def _api_base(environ: Mapping[str, str]) -> str:
+    raw = environ.get("EVALS_API_BASE_URL", "") or settings.DEFAULT_API_BASE_URL
+    try:
+        return settings.clean_url(name="api-base-url", raw=raw)
+    except ValueError:
+        return raw.strip()
 
 
 def run(*, config: settings.Settings, mode: str, deps: Deps) -> int:
@@ -116,6 +133,7 @@ def run(*, config: settings.Settings, mode: str, deps: Deps) -> int:
     runner = deps.runner
     for secret in config.secrets:
         runner.add_secret(secret)
+    runner.info(banner(backend=config.backend, api_base_url=config.api_base_url))
     with _warnings_to(runner):
         return _run(config=config, mode=mode, deps=deps)
 
@@ -404,6 +422,7 @@ class _Eval:
         self._started = started
         self._gh = gh
         self._runner = deps.runner
+        self._secrets = deps.runner.secrets  # the one list, shared with the runner's sinks
         self.last = models.Run(
             run_id=started.run_id, status=models.PENDING, run_url=started.run_url
         )
@@ -412,16 +431,13 @@ class _Eval:
         self._comment_body: str | None = None
         self._comment_broken = False
         self._pending_set = False
+        self._would_set: _StatusFields | None = None  # --local / dry-run: printed at the end
 
     # --- start and end ------------------------------------------------------------------------
 
     def begin(self, first: models.Run) -> None:
         self.last = first
-        self._context = outcome.status_context(
-            title=first.prompt_title,
-            prompt_id=self._config.prompt_id,
-            override=self._config.status_context,
-        )
+        self._context = self._status_context(first)
         self._runner.info(
             f"Eval run {first.run_id} started: {first.prompt_title or self._config.prompt_id}"
         )
@@ -442,11 +458,7 @@ class _Eval:
         run = run or self.last
         self.last = run
         if not self._context:
-            self._context = outcome.status_context(
-                title=run.prompt_title,
-                prompt_id=self._config.prompt_id,
-                override=self._config.status_context,
-            )
+            self._context = self._status_context(run)
         status_ok = self._status(result)
         body = self._comment(result, baseline=baseline)
         self._outputs(result, run=run, baseline=baseline)
@@ -473,35 +485,58 @@ class _Eval:
             extras=dict(self._started.extra_outputs),
         )
 
+    def _status_context(self, run: models.Run) -> str:
+        """The context, from the title with secrets taken out first: the slug lower-cases and
+        cuts, so redaction afterwards could not recognise them."""
+        title = self._secrets.redact(run.prompt_title) if run.prompt_title else None
+        return outcome.status_context(
+            title=title, prompt_id=self._config.prompt_id, override=self._config.status_context
+        )
+
+    def _description(self, result: outcome.Outcome) -> str:
+        """The status description, redacted before it is cut to 140 characters and after."""
+        return self._secrets.fit(result.text, cut=outcome.status_description)
+
     def _status(self, result: outcome.Outcome) -> bool:
-        """Set the commit status; False when a final status could not be written."""
-        if self._config.skip_status or not self._target.sha:
+        """Set the commit status (the status sink); False when a final status could not be
+        written. Outside `action` mode, remember it for `_print_local`."""
+        if self._config.skip_status:
             return True
+        fields = _StatusFields(
+            state=result.state,
+            context=self._context,
+            description=self._description(result),
+            target_url=self._secrets.redact(result.target_url or ""),
+        )
         if not self._gh.writes:
-            self._runner.info(
-                f"Status: {result.state} '{self._context}': {result.description}"
-                f" → {result.target_url}"
-            )
+            self._would_set = fields
+            if result.state == "pending":
+                self._runner.info(fields.line())
             return True
+        return self._write_status(fields) if self._target.sha else True
+
+    def _write_status(self, fields: _StatusFields) -> bool:
+        assert self._target.sha is not None
         try:
             self._gh.for_token().create_status(
                 sha=self._target.sha,
-                state=result.state,
-                context=self._context,
-                description=result.description,
-                target_url=result.target_url or None,
+                state=fields.state,
+                context=fields.context,
+                description=fields.description,
+                target_url=fields.target_url or None,
             )
         except errors.GitHubError as exc:
-            final = result.state != "pending"
+            final = fields.state != "pending"
             level = "error" if final and self._pending_set else "warning"
             self._runner.annotate(level, f"Commit status not set: {exc.message}")
             return not (final and self._pending_set)
-        if result.state == "pending":
+        if fields.state == "pending":
             self._pending_set = True
         return True
 
     def _comment(self, result: outcome.Outcome, *, baseline: models.Report | None) -> str:
-        body = render.comment(self._current_view(result, self.last, baseline))
+        """The comment sink: rendered, escaped and cut, then redacted, then written."""
+        body = self._secrets.redact(render.comment(self._current_view(result, self.last, baseline)))
         if self._config.skip_comment or not self._target.pr_number or not self._gh.writes:
             return body
         if self._comment_broken or body == self._comment_body:
@@ -549,11 +584,17 @@ class _Eval:
 
     def _annotate(self, result: outcome.Outcome) -> None:
         if result.kind in ("failed", "unavailable", "cancelled"):
-            self._runner.annotate("error", result.description)
+            self._runner.annotate("error", self._description(result))
         elif result.kind in ("dnf", "timeout"):
-            self._runner.annotate("warning", result.description)
+            self._runner.annotate("warning", self._description(result))
 
     def _print_local(self, *, body: str) -> None:
+        self._runner.group("Status")
+        if self._config.skip_status:
+            self._runner.info("Status: none (skip-status is true)")
+        elif self._would_set is not None:
+            self._runner.info(self._would_set.line())
+        self._runner.endgroup()
         self._runner.group("Comment")
         self._runner.info(body.rstrip("\n"))
         self._runner.endgroup()
@@ -561,6 +602,19 @@ class _Eval:
         for name, value in self._runner.outputs.items():
             self._runner.info(f"{name}: {value}")
         self._runner.endgroup()
+
+
+@dataclasses.dataclass(frozen=True)
+class _StatusFields:
+    """One commit status as it is sent (or, outside `action` mode, shown)."""
+
+    state: str
+    context: str
+    description: str
+    target_url: str
+
+    def line(self) -> str:
+        return f"Status: {self.state} '{self.context}': {self.description} → {self.target_url}"
 
 
 def _find_comment(

@@ -20,7 +20,7 @@ class Outcome:
 
     kind: str  # running | succeeded | dnf | failed | superseded | timeout | unavailable | cancelled
     state: str  # commit status state
-    description: str
+    text: str  # the status description before it is cut to one status line
     target_url: str
     exit_code: int | None  # None while running
     final_status: str  # the `final-status` output
@@ -30,6 +30,12 @@ class Outcome:
     @property
     def completed(self) -> bool:
         return self.kind in ("succeeded", "dnf")
+
+    @property
+    def description(self) -> str:
+        """The commit status description (`status_description` of `text`). A sink that holds
+        secrets cuts `text` itself, redacting before and after (`redaction.Secrets.fit`)."""
+        return status_description(self.text)
 
 
 def status_context(*, title: str | None, prompt_id: str, override: str | None) -> str:
@@ -44,7 +50,7 @@ def _slug(text: str) -> str:
     return slug[:40].strip("-")
 
 
-def description(text: str) -> str:
+def status_description(text: str) -> str:
     """One line, at most 140 characters, `...` when cut."""
     flat = " ".join(text.split())
     if len(flat) <= DESCRIPTION_LIMIT:
@@ -56,7 +62,7 @@ def running(run: models.Run) -> Outcome:
     return Outcome(
         kind="running",
         state="pending",
-        description="Running eval...",
+        text="Running eval...",
         target_url=run.run_url,
         exit_code=None,
         final_status="running",
@@ -206,7 +212,7 @@ def _end(
     return Outcome(
         kind=kind,
         state=state,
-        description=description(text),
+        text=text,
         target_url=url or run.run_url,
         exit_code=exit_code,
         final_status=final_status,

@@ -7,7 +7,8 @@ Timing rules (contract §4):
 - `Retry-After` replaces the computed delay, capped at 60 s and at the deadline, and jitter never
   makes the wait shorter than it;
 - 401/403/404 end the wait at once; other 4xx (and unreadable bodies) after three in a row;
-- `completed` with neither report nor failure reason gets up to three grace polls 5 s apart;
+- `completed` with neither report nor failure reason gets up to three grace polls 5 s apart,
+  inside the deadline; when the deadline cuts them short the run is done (did not finish);
 - the start POST is retried up to 3 times, waiting 1, 2, 4 s (or Retry-After).
 
 The exponential sequence comes from `backoff.expo`; the rest is arithmetic here, so tests assert
@@ -105,7 +106,8 @@ class Poller:
                 return Result(run=run)
             remaining = self.deadline - self.clock()
             if remaining <= 0:
-                return Result(run=run, timed_out=True)
+                # A completed run still waiting for its report is over, not running.
+                return Result(run=run, timed_out=not run.terminal)
             long_poll = (
                 self.backend.supports_long_poll
                 and failures == 0

@@ -240,12 +240,27 @@ def fence(value: Any) -> str:
     return "`" * max(3, longest + 1)
 
 
+_URL_SAFE = ":/?#[]@!$&'*+,;=%~-._"
+
+
 def url(value: Any) -> str:
     """A link target: only http(s) URLs, with characters that end a Markdown link escaped."""
     text = str(value or "").strip()
     if urllib.parse.urlsplit(text).scheme not in ("http", "https"):
         return ""
-    return urllib.parse.quote(text, safe=":/?#[]@!$&'*+,;=%~-._")
+    return urllib.parse.quote(text, safe=_URL_SAFE)
+
+
+def escaped_forms(text: str) -> set[str]:
+    """Every way the filters above may write `text` (for redaction after rendering): escaped
+    at the start of a line and in the middle of one, in a code span, in a link target."""
+    return {
+        md(text),
+        md("x" + text)[1:],
+        literal(text),
+        literal(" ".join(text.split())),
+        urllib.parse.quote(text, safe=_URL_SAFE),
+    }
 
 
 @functools.lru_cache(maxsize=1)

@@ -3,16 +3,25 @@
 In Actions, outputs go to `GITHUB_OUTPUT` in the `name<<DELIM` form with a random delimiter, the
 summary is appended to `GITHUB_STEP_SUMMARY`, and annotations are `::error::`-style lines on
 stdout. Outside Actions (`--local`, `--dry-run`) the same calls print readable text instead.
-Everything written passes through `redact`, so a secret never leaves the process.
+Everything written passes through the runner's `redaction.Secrets`, so a secret never leaves the
+process, and every log line is defused, so text from a server cannot forge a workflow command.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import secrets
 import sys
 from collections.abc import Iterable, Mapping
 from typing import TextIO
+
+from evals_action import redaction
+
+# The runner reads a step's output with .NET's `StreamReader.ReadLine`, which ends a line at
+# `\n`, `\r` or `\r\n`. The other separators Python knows are split too, to be safe.
+_LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
+_ZWSP = "\u200b"
 
 
 class Runner:
@@ -31,7 +40,7 @@ class Runner:
         self._summary_path = summary_path
         self.actions = actions
         self._out = stdout or sys.stdout
-        self._secrets = sorted({s for s in secret_values if s}, key=len, reverse=True)
+        self.secrets = redaction.Secrets(secret_values)
         self._masked: set[str] = set()
         self.outputs: dict[str, str] = {}
 
@@ -41,8 +50,7 @@ class Runner:
         """Redact `value` from everything written, and (in Actions) ask the runner to mask it."""
         if not value:
             return
-        if value not in self._secrets:
-            self._secrets = sorted({*self._secrets, value}, key=len, reverse=True)
+        self.secrets.add(value)
         if self.actions and value not in self._masked:
             self._masked.add(value)
             self.mask(value)
@@ -55,20 +63,14 @@ class Runner:
         self._out.flush()
 
     def redact(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
-        return text
+        return self.secrets.redact(text)
 
     # --- log and annotations ----------------------------------------------------------------
 
     def info(self, message: str) -> None:
-        """A log line. In Actions, a line that would start a workflow command (`::`) is
-        defused, so server text (a prompt title, a comment body) cannot forge annotations,
-        masks or `::stop-commands::`."""
-        text = self.redact(message)
-        if self.actions:
-            text = "\n".join(defuse(line) for line in text.split("\n"))
-        self._out.write(text + "\n")
+        """Log lines. Every line is defused (`defuse_lines`), in every mode: `--local` and
+        `--dry-run` may run inside a workflow step too."""
+        self._out.write(defuse_lines(self.redact(message)) + "\n")
         self._out.flush()
 
     def annotate(self, level: str, message: str, *, title: str = "evals-action") -> None:
@@ -77,14 +79,14 @@ class Runner:
         if self.actions:
             self._out.write(f"::{level} title={escape_property(title)}::{escape_data(text)}\n")
         else:
-            self._out.write(f"{level}: {text}\n")
+            self._out.write(defuse_lines(f"{level}: {text}") + "\n")
         self._out.flush()
 
     def group(self, title: str) -> None:
         if self.actions:
             self._out.write(f"::group::{escape_data(self.redact(title))}\n")
         else:
-            self._out.write(f"--- {self.redact(title)}\n")
+            self._out.write(defuse_lines(f"--- {self.redact(title)}") + "\n")
 
     def endgroup(self) -> None:
         if self.actions:
@@ -121,11 +123,19 @@ class WarningHandler(logging.Handler):
         self._runner.annotate(level, record.getMessage())
 
 
+def defuse_lines(text: str) -> str:
+    """`text` as lines the runner reads as plain text: every line break it honours becomes
+    `\\n`, and no line can be a workflow command (`defuse`)."""
+    return "\n".join(defuse(line) for line in _LINE_BREAK.split(text))
+
+
 def defuse(line: str) -> str:
-    """The runner treats a line starting with `::` (after spaces) as a command; break that."""
+    """The runner treats a line starting with `::` (after whitespace) as a command, and a
+    legacy `##[command]` anywhere in a line; break both with a zero-width space."""
+    line = line.replace("##[", f"#{_ZWSP}#[")
     stripped = line.lstrip()
     if stripped.startswith("::"):
-        return line[: len(line) - len(stripped)] + ":\u200b:" + stripped[2:]
+        return line[: len(line) - len(stripped)] + f":{_ZWSP}:" + stripped[2:]
     return line
 
 

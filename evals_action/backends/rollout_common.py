@@ -38,7 +38,6 @@ DNF_OUTCOMES = {
 RESULT_SCHEMA = 1
 RESULT_FILE = "rollout-result.json"
 RESULT_ARTIFACT = "rollout-result"
-REDACTED = "***"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -481,10 +480,7 @@ def run_from_state(
 
 
 def redact(text: str, secrets: Iterable[str | None]) -> str:
-    """`text` with every secret (longest first) replaced by `***`."""
-    for secret in sorted((s for s in secrets if s), key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-        quoted = json.dumps(secret)[1:-1]
-        if quoted != secret:
-            text = text.replace(quoted, REDACTED)
-    return text
+    """`text` with every secret replaced by `***` (`redaction.Secrets`: escaped forms too)."""
+    from evals_action import redaction
+
+    return redaction.Secrets(s for s in secrets if s).redact(text)

@@ -9,6 +9,10 @@ statusUrl, runUrl and prompt are filled in) or a `Fault`. Without a script a run
 `running`, then `completed` with `DEFAULT_REPORT`. `start_faults([...])` answers the next POSTs
 with faults before any run is created (unless a fault says `after_create`).
 
+Echoing credentials (a server bug the action must survive): in any string of a Run it answers
+(a scripted step, a prompt's title or text), `ECHO_API_KEY` is replaced by the bearer key that
+request carried, as a server that quotes the key back in an error message would.
+
 Long polling (`long_poll=True`, or a number of seconds): run GETs carry `X-Evals-Long-Poll: <max>`
 and honour `?wait=N` like a real server holding the request: steps whose status equals the one
 the client saw last are passed over at once (the state did not change while held) and the first
@@ -40,6 +44,7 @@ from urllib.parse import unquote
 from tests.fakes._http import FakeServer, RecordedRequest, Reply, serve_main
 
 DEFAULT_API_KEY = "evals_test_key_123"
+ECHO_API_KEY = "{echo:api-key}"
 DEFAULT_LONG_POLL = 30
 TERMINAL = frozenset({"completed", "failed", "superseded"})
 ALLOWED_BODY_KEYS = frozenset({"urlMap", "templateArgs", "context"})
@@ -389,7 +394,8 @@ class FakeEvals(FakeServer):
             reply.headers = {**headers, **reply.headers}
             return reply
         run.last = {**self._run_base(run.run_id, run.prompt_id), **copy.deepcopy(dict(step))}
-        return Reply(200, run.last, headers)
+        key = (request.header("authorization") or "").partition(" ")[2]
+        return Reply(200, _echo(run.last, key), headers)
 
     def _next_step(self, run: _Run, *, skip_unchanged: bool) -> Step | None:
         """Consume the next step; with `skip_unchanged`, pass over steps whose status the client
@@ -480,6 +486,17 @@ def _step(step: Step | Mapping[str, Any]) -> Step:
     if "fault" in step:
         return _fault(step["fault"])
     return dict(step)
+
+
+def _echo(value: Any, key: str) -> Any:
+    """`value` with `ECHO_API_KEY` replaced by `key` in every string."""
+    if isinstance(value, str):
+        return value.replace(ECHO_API_KEY, key)
+    if isinstance(value, dict):
+        return {k: _echo(v, key) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_echo(v, key) for v in value]
+    return value
 
 
 def _fault(fields: Mapping[str, Any]) -> Fault:

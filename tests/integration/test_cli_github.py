@@ -301,7 +301,7 @@ def test_template_vars_are_sent_as_template_args(
         "templateArgs": {"plan": "pro"},
         "context": {"repository": "octo-org/octo-repo", "pullRequest": PR, "sha": HEAD_SHA},
     }
-    assert "> `{{plan}}` → `pro`" in fake_github.comments(PR)[0]["body"]
+    assert "\n> {{plan}} → `pro`\n" in fake_github.comments(PR)[0]["body"]
 
 
 def test_start_response_missing_run_id(

@@ -133,11 +133,11 @@ def test_fatal_api_error_and_cancel_end_in_error() -> None:
 
 
 def test_description_is_one_line_and_at_most_140_characters() -> None:
-    text = outcome.description("word " * 100 + "\nmore")
+    text = outcome.status_description("word " * 100 + "\nmore")
     assert len(text) == 140
     assert text.endswith("...")
     assert "\n" not in text
-    assert outcome.description("x" * 140) == "x" * 140
+    assert outcome.status_description("x" * 140) == "x" * 140
 
 
 @pytest.mark.parametrize(

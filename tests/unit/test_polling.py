@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from evals_action import errors, models, polling
+from evals_action import errors, models, outcome, polling
 
 
 def low(a: float, b: float) -> float:
@@ -245,3 +245,15 @@ def test_unknown_status_counts_as_still_running() -> None:
     clock = Clock()
     backend = ScriptedBackend(iter([run("queued-somewhere"), run("superseded")]))
     assert poller(backend, clock).wait(first=run("pending")).run.status == "superseded"
+
+
+def test_grace_polls_cut_short_by_the_deadline_end_the_wait_as_done_not_timed_out() -> None:
+    """Contract §5: a completed run is not running. When the deadline cuts its grace polls, the
+    wait ends with the completed run (did not finish), never a timeout ("Still running")."""
+    clock = Clock()
+    backend = ScriptedBackend(iter([run("completed")] * 10))
+    result = poller(backend, clock, minutes=8 / 60).wait(first=run("completed"))
+    assert clock.sleeps == [5, 3]
+    assert result.run.status == "completed"
+    assert not result.timed_out
+    assert outcome.final(result.run).heading == "Did not finish"

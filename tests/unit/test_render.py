@@ -169,3 +169,25 @@ def test_code_spans_hold_any_text(value: str, expected: str) -> None:
 @pytest.mark.parametrize("value", ["javascript:alert(1)", "data:text/html,x", "ftp://x", ""])
 def test_only_http_links_survive(value: str) -> None:
     assert render.url(value) == ""
+
+
+def test_the_blockquote_lines_are_exactly_the_contracts() -> None:
+    """Contract §6: `> {{name}} → `value`` then `> host → `preview-host``, one line each, no
+    extra backticks around the name and no `<br>` (GitHub comments keep line breaks)."""
+    r = run("running")
+    body = render.comment(
+        view(
+            r,
+            outcome.running(r),
+            template_vars={"plan": "pro", "seats": 3},
+            url_map={"acme.dev": "https://pr-42.acme-preview.dev", "b.dev": "https://p.b.dev/x"},
+        )
+    )
+    quote = [line for line in body.splitlines() if line.startswith(">")]
+    assert quote == [
+        "> {{plan}} → `pro`",
+        "> {{seats}} → `3`",
+        "> acme.dev → `pr-42.acme-preview.dev`",
+        "> b.dev → `p.b.dev`",
+    ]
+    assert "\n> {{plan}} → `pro`\n> {{seats}} → `3`\n> acme.dev" in body

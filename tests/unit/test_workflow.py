@@ -6,6 +6,8 @@ import io
 import pathlib
 import re
 
+import pytest
+
 from evals_action import workflow
 
 
@@ -83,3 +85,44 @@ def test_server_text_cannot_forge_workflow_commands() -> None:
     assert not any(line.lstrip().startswith("::") for line in lines)
     runner.annotate("warning", "real")
     assert log.getvalue().endswith("::warning title=evals-action::real\n")
+
+
+RUNNER_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # .NET StreamReader.ReadLine, as the runner reads
+
+
+@pytest.mark.parametrize("actions", [True, False])
+@pytest.mark.parametrize("brk", ["\r", "\r\n", "\n", "\u2028", "\x0b", "\x85"])
+def test_no_line_break_the_runner_honours_lets_server_text_start_a_command(
+    brk: str, actions: bool
+) -> None:
+    """A bare `\\r` ends a line for the runner too: it is a line break like `\\n` here, so the
+    line after it is defused; `--local` and `--dry-run` defuse as well (they may run in CI)."""
+    log = io.StringIO()
+    runner = workflow.Runner(actions=actions, stdout=log)
+    runner.info(f"title{brk}::stop-commands::tok{brk}  ::error::forged")
+    runner.annotate("error", f"reason{brk}::warning::forged")
+    runner.group(f"group{brk}::add-mask::x")
+    lines = RUNNER_LINE_BREAK.split(log.getvalue())
+    commands = [line for line in lines if line.lstrip().startswith("::")]
+    if actions:
+        assert [c.split("::")[1] for c in commands] == ["error title=evals-action", "group"]
+    else:
+        assert commands == []
+    assert "title" in lines
+    assert "\r" not in log.getvalue()
+
+
+def test_a_legacy_command_anywhere_in_a_line_is_defused() -> None:
+    """The runner also runs `##[command]` found anywhere in a line (its v1 parser)."""
+    log = io.StringIO()
+    workflow.Runner(actions=True, stdout=log).info("Sign up ##[stop-commands]tok ##[error]x")
+    assert "##[" not in log.getvalue()
+    assert log.getvalue() == "Sign up #\u200b#[stop-commands]tok #\u200b#[error]x\n"
+
+
+def test_the_summary_is_redacted_after_markdown_escaping(tmp_path: pathlib.Path) -> None:
+    """The summary is rendered Markdown: the key appears escaped (`\\_`, `\\*`) and still goes."""
+    summary = tmp_path / "summary"
+    runner = workflow.Runner(summary_path=str(summary), secret_values=["sk_live_*key*_12345"])
+    runner.write_summary("### 2027 // key sk\\_live\\_\\*key\\*\\_12345 — Eval failed")
+    assert summary.read_text() == "### 2027 // key *** — Eval failed\n"
