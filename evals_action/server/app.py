@@ -45,7 +45,7 @@ log = logging.getLogger("evals_action.server")
 
 LONG_POLL_HEADER = "X-Evals-Long-Poll"
 MAX_LIST_LIMIT = 100
-MAX_SQL_INTEGER = 2**63 - 1  # SQLite's largest integer: offsets and PR numbers stay below it
+MAX_SQL_INTEGER = openapi.MAX_SQL_INTEGER  # offsets and PR numbers stay within SQLite's range
 Handler = Callable[[Request], Awaitable[Response]]
 
 
