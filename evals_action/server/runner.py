@@ -194,10 +194,6 @@ class Runner:
     def submit(self, *, run: store.RunRow) -> None:
         self._queue.put(item=run.run_id, tenant=run.repository or "")
 
-    def waiting(self) -> int:
-        """How many runs wait for a worker."""
-        return self._queue.waiting()
-
     def resume(self) -> None:
         """Start the workers and pick up every run that was in flight when the server stopped."""
         for number in range(self._settings.workers):
