@@ -50,7 +50,7 @@ def test_a_capped_repository_gets_a_worker_back_when_one_is_done() -> None:
     assert got[-1] is None
 
 
-def test_workers_are_configured_in_the_server_table() -> None:
+def test_workers_and_the_body_cap_are_configured_in_the_server_table() -> None:
     raw = {"prompts": [{"id": "p", "text": "t", "rollout": {"target": "remote", "url": "u"}}]}
     default = config.parse(raw=raw, environ={})
     assert (default.workers, default.workers_per_repository) == (32, 16)
@@ -60,11 +60,17 @@ def test_workers_are_configured_in_the_server_table() -> None:
         raw={**raw, "server": {"workers": 4, "workers_per_repository": 9}}, environ={}
     )
     assert (both.workers, both.workers_per_repository) == (4, 4)
+    assert default.max_body_bytes == 1_048_576
     with pytest.raises(errors.ConfigError) as caught:
         config.parse(
-            raw={**raw, "server": {"workers": 0, "workers_per_repository": "2"}}, environ={}
+            raw={
+                **raw,
+                "server": {"workers": 0, "workers_per_repository": "2", "max_body_bytes": 1.5},
+            },
+            environ={},
         )
     assert caught.value.problems == (
+        "server.max_body_bytes must be a whole number of at least 1 (got 1.5)",
         "server.workers must be a whole number of at least 1 (got 0)",
         "server.workers_per_repository must be a whole number of at least 1 (got '2')",
     )
