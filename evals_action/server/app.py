@@ -129,8 +129,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         changes.bind(loop=asyncio.get_running_loop())
-        work.resume()
         try:
+            work.resume()
             yield
         finally:
             work.stop()

@@ -200,15 +200,20 @@ class Runner:
             threading.Thread(target=self._work, daemon=True, name=f"evals-runner-{number}").start()
         for run in self._db.in_flight():
             if run.status == models.RUNNING and not run.init_sent:
-                self._db.finish(
-                    run_id=run.run_id,
-                    status=models.FAILED,
-                    failure_reason="The server stopped while handing the rollout to the agent; "
-                    "start a new run",
-                )
+                self._fail_handed_over(run_id=run.run_id)
                 continue
             log.info("resuming run %s (%s)", run.run_id, run.status)
             self.submit(run=run)
+
+    def _fail_handed_over(self, *, run_id: str) -> None:
+        """Fail a run cut off while `/init` was being sent; retried in the background if the
+        database refuses, so a full disk never stops the server from starting."""
+        reason = "The server stopped while handing the rollout to the agent; start a new run"
+        try:
+            self._db.finish(run_id=run_id, status=models.FAILED, failure_reason=reason)
+        except store.StorageError as exc:
+            log.warning("run %s: could not store its end, retrying: %s", run_id, exc)
+            threading.Thread(target=self._fail, args=(run_id, reason), daemon=True).start()
 
     def stop(self) -> None:
         """Stop polling; in-flight runs stay in flight in the store for the next start."""

@@ -259,3 +259,49 @@ def test_a_read_only_database_refuses_to_start(read_only_database: Path, tmp_pat
         "write a readonly database): give the server's user write access to the file and its "
         "folder, or pass another --database\n"
     )
+
+
+class RefusingStore(store.Store):
+    """A real store whose first `refusals` ends are refused as a full disk refuses them."""
+
+    refusals = 3
+
+    def finish(self, **kwargs: Any) -> bool:
+        if self.refusals > 0:
+            self.refusals -= 1
+            raise store.StorageError("database error: database or disk is full")
+        return super().finish(**kwargs)
+
+
+def test_a_full_disk_at_start_does_not_stop_the_server_from_starting(
+    tmp_path: Path, rollouts: FakeRollouts
+) -> None:
+    """The run cut off mid-handover is still failed, once the database takes the write."""
+    database = tmp_path / "evals.sqlite3"
+    db = store.Store(path=database)
+    db.create_run(
+        new=store.NewRun(
+            run_id="r-1",
+            prompt_id="team/smoke test",
+            request={"urlMap": {}, "templateArgs": {}},
+            idempotency_key=None,
+            repository=None,
+            pull_request=None,
+            sha=None,
+            prompt_title="Smoke",
+            prompt_text="text",
+        )
+    )
+    db.mark_running(run_id="r-1", rollout_id="ro-1")
+    db.close()
+    with running_server(
+        database=database,
+        settings_=settings(),
+        client_factory=rollouts.factory,
+        open_store=RefusingStore,
+    ) as server:
+        body = server.until("r-1", lambda b: b["status"] == "failed")
+    assert body["failureReason"] == (
+        "The server stopped while handing the rollout to the agent; start a new run"
+    )
+    assert rollouts.requests == {}
