@@ -10,7 +10,12 @@ API routes (all need `Authorization: Bearer <key>`, else 401):
 
 Open routes: `GET /api/openapi` (the schema, no data), `GET /healthz`, and the read-only pages
 `/` (dashboard), `/runs/{id}` (runUrl) and `/reports/{slug}` (report.url).
-Errors are JSON `{"error": "..."}`, with the managed API's wording where it has one.
+Errors are JSON `{"error": "..."}`, with the managed API's wording where it has one
+(`guards` caps bodies and turns every error, expected or not, into JSON).
+
+The event loop only parses requests and waits: every database call and every page render runs
+on a worker thread (`starlette.concurrency.run_in_threadpool`), so a slow disk or a big page
+never holds up `/healthz` or the long polls.
 """
 
 from __future__ import annotations
@@ -20,24 +25,37 @@ import contextlib
 import dataclasses
 import logging
 import math
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
 from evals_action.backends import rollout_common
-from evals_action.server import config, egress, keys, openapi, pages, runner, security, store
+from evals_action.server import (
+    config,
+    egress,
+    guards,
+    keys,
+    openapi,
+    pages,
+    runner,
+    security,
+    store,
+)
 
 log = logging.getLogger("evals_action.server")
 
 LONG_POLL_HEADER = "X-Evals-Long-Poll"
 MAX_LIST_LIMIT = 100
+MAX_SQL_INTEGER = openapi.MAX_SQL_INTEGER  # offsets and PR numbers stay within SQLite's range
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -96,17 +114,29 @@ def create_app(
     settings: config.ServerConfig,
     public_url: str,
     client_factory: runner.ClientFactory = runner.backend_clients,
+    clock: Callable[[], float] = time.time,
+    open_store: Callable[..., store.Store] = store.Store,
 ) -> Starlette:
-    """The app; opening the database (and its migrations) happens here, runs resume on start."""
+    """The app; runs resume on start.
+
+    Takes the database's lock and opens it (migrations, a test write) here, so a database that
+    is read-only or already served raises `store.DatabaseUnavailable` before anything listens.
+    """
     changes = Changes()
-    secrets = settings.secrets
-    db = store.Store(
-        path=database,
-        on_change=changes.notify,
-        redact=lambda text: rollout_common.redact(text, secrets),
-    )
+    lock = store.ServerLock(database=database).acquire()
+    try:
+        db = _open(
+            open_store=open_store,
+            database=database,
+            clock=clock,
+            changes=changes,
+            redact=lambda text: rollout_common.redact(text, settings.secrets),
+        )
+    except BaseException:
+        lock.release()
+        raise
     work = runner.Runner(
-        db=db, settings=settings, public_url=public_url, client_factory=client_factory
+        db=db, settings=settings, public_url=public_url, client_factory=client_factory, clock=clock
     )
     server = Server(
         db=db, settings=settings, runner=work, changes=changes, public_url=public_url.rstrip("/")
@@ -115,18 +145,20 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         changes.bind(loop=asyncio.get_running_loop())
-        work.resume()
         try:
+            work.resume()
             yield
         finally:
             work.stop()
             changes.bind(loop=None)
             db.close()
+            lock.release()
 
     def api(handler: Callable[[Request, Server], Awaitable[Response]]) -> Handler:
         async def checked(request: Request) -> Response:
-            if not keys.check(store=db, authorization=request.headers.get("authorization")):
-                return JSONResponse(
+            authorization = request.headers.get("authorization")
+            if not await run_in_threadpool(keys.check, store=db, authorization=authorization):
+                return guards.JSON(
                     {"error": "Missing or invalid API key: send Authorization: Bearer <key>"},
                     status_code=401,
                     headers={"WWW-Authenticate": "Bearer"},
@@ -154,28 +186,61 @@ def create_app(
         Route("/runs/{run_id}", open_(run_page), methods=["GET"]),
         Route("/reports/{slug}", open_(report_page), methods=["GET"]),
     ]
-    middleware = [Middleware(security.SecurityHeaders)]
-    application = Starlette(routes=routes, lifespan=lifespan, middleware=middleware)
+    application = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        middleware=[
+            Middleware(security.SecurityHeaders),
+            Middleware(guards.BodyLimit, max_bytes=settings.max_body_bytes),
+        ],
+        exception_handlers=guards.EXCEPTION_HANDLERS,
+    )
     application.state.changes = changes
     return application
 
 
-def error(message: str, *, status: int) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
+def _open(
+    *,
+    open_store: Callable[..., store.Store],
+    database: Path,
+    clock: Callable[[], float],
+    changes: Changes,
+    redact: Callable[[str], str],
+) -> store.Store:
+    try:
+        db = open_store(path=database, on_change=changes.notify, clock=clock, redact=redact)
+    except store.StorageError as exc:
+        raise _unwritable(database, exc) from None
+    try:
+        db.check_writable()
+    except store.StorageError as exc:
+        db.close()
+        raise _unwritable(database, exc) from None
+    return db
+
+
+def _unwritable(database: Path, exc: store.StorageError) -> store.DatabaseUnavailable:
+    return store.DatabaseUnavailable(
+        f"cannot write to the database {database} ({exc}): give the server's user write "
+        "access to the file and its folder, or pass another --database"
+    )
+
+
+error = guards.error
 
 
 # --- API --------------------------------------------------------------------------------------
 
 
 async def list_prompts(request: Request, server: Server) -> Response:
-    return JSONResponse([prompt_json(p) for p in server.settings.prompts.values()])
+    return guards.JSON([prompt_json(p) for p in server.settings.prompts.values()])
 
 
 async def get_prompt(request: Request, server: Server) -> Response:
     prompt = server.settings.prompts.get(request.path_params["prompt_id"])
     if prompt is None:
         return error(f"Prompt not found: {request.path_params['prompt_id']}", status=404)
-    return JSONResponse(prompt_json(prompt))
+    return guards.JSON(prompt_json(prompt))
 
 
 async def start_run(request: Request, server: Server) -> Response:
@@ -183,10 +248,7 @@ async def start_run(request: Request, server: Server) -> Response:
     prompt = server.settings.prompts.get(prompt_id)
     if prompt is None:
         return error(f"Prompt not found: {prompt_id}", status=404)
-    try:
-        body = await request.json()
-    except ValueError:
-        return error("Request body must be a JSON object", status=400)
+    body = await guards.read_json(request)
     problem, parsed = parse_start(body=body, prompt=prompt)
     if not problem:  # a DNS lookup: off the event loop
         problem = await asyncio.to_thread(
@@ -214,9 +276,9 @@ async def start_run(request: Request, server: Server) -> Response:
         )
         or "",
     )
-    run, created, superseded = server.db.create_run(new=new)
+    run, created, superseded = await run_in_threadpool(server.db.create_run, new=new)
     if created:
-        server.runner.submit(run_id=run.run_id)
+        server.runner.submit(run=run)
         log.info(
             "run %s: created for prompt %s%s",
             run.run_id,
@@ -224,7 +286,7 @@ async def start_run(request: Request, server: Server) -> Response:
             f", superseding {', '.join(superseded)}" if superseded else "",
         )
     links = run_links(run_id=run.run_id, public_url=server.public_url)
-    return JSONResponse({"runId": run.run_id, **links}, status_code=201 if created else 200)
+    return guards.JSON({"runId": run.run_id, **links}, status_code=201 if created else 200)
 
 
 def parse_start(*, body: Any, prompt: config.Prompt) -> tuple[str | None, dict[str, Any]]:
@@ -245,14 +307,14 @@ def parse_start(*, body: Any, prompt: config.Prompt) -> tuple[str | None, dict[s
     context = body.get("context") or {}
     if not isinstance(context, Mapping):
         context = {}
-    pull_request = context.get("pullRequest")
+    pull_request: Any = context.get("pullRequest")
+    if _is_int(pull_request) and not 1 <= pull_request <= MAX_SQL_INTEGER:
+        return f"context.pullRequest must be a pull request number, 1-{MAX_SQL_INTEGER}", {}
     clean_context = {
         "repository": context.get("repository")
         if isinstance(context.get("repository"), str)
         else None,
-        "pullRequest": pull_request
-        if isinstance(pull_request, int) and not isinstance(pull_request, bool)
-        else None,
+        "pullRequest": pull_request if _is_int(pull_request) else None,
         "sha": context.get("sha") if isinstance(context.get("sha"), str) else None,
     }
     return None, {
@@ -271,18 +333,22 @@ def previews_problem(*, url_map: Mapping[str, str], policy: egress.Policy) -> st
     return None
 
 
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 async def get_run(request: Request, server: Server) -> Response:
     run_id = request.path_params["run_id"]
     wait = _wait_seconds(
         request.query_params.get("wait"), limit=server.settings.long_poll_max_seconds
     )
-    run = server.db.get_run(run_id=run_id)
+    run = await run_in_threadpool(server.db.get_run, run_id=run_id)
     if run is None:
         return error(f"Run not found: {run_id}", status=404)
     if wait > 0 and run.in_flight:
         run = await _wait_for_change(server=server, run=run, seconds=wait)
     headers = {LONG_POLL_HEADER: f"{server.settings.long_poll_max_seconds:g}"}
-    return JSONResponse(run_json(run=run, public_url=server.public_url), headers=headers)
+    return guards.JSON(run_json(run=run, public_url=server.public_url), headers=headers)
 
 
 async def _wait_for_change(*, server: Server, run: store.RunRow, seconds: float) -> store.RunRow:
@@ -290,7 +356,8 @@ async def _wait_for_change(*, server: Server, run: store.RunRow, seconds: float)
     deadline = loop.time() + seconds
     with server.changes.watch(run_id=run.run_id) as changed:
         while True:
-            current = server.db.get_run(run_id=run.run_id)  # re-read after subscribing
+            # re-read after subscribing
+            current = await run_in_threadpool(server.db.get_run, run_id=run.run_id)
             if current is None or current.status != run.status:
                 return current or run
             remaining = deadline - loop.time()
@@ -316,23 +383,24 @@ async def list_runs(request: Request, server: Server) -> Response:
         offset = int(query.get("offset", "0"))
     except ValueError:
         return error("limit and offset must be integers", status=400)
-    if not 1 <= limit <= MAX_LIST_LIMIT or offset < 0:
-        return error(f"limit must be 1-{MAX_LIST_LIMIT} and offset at least 0", status=400)
-    runs = server.db.list_runs(
+    if not 1 <= limit <= MAX_LIST_LIMIT or not 0 <= offset <= MAX_SQL_INTEGER:
+        return error(f"limit must be 1-{MAX_LIST_LIMIT} and offset 0-{MAX_SQL_INTEGER}", status=400)
+    runs = await run_in_threadpool(
+        server.db.list_runs,
         prompt_id=query.get("promptId") or None,
         report_status=query.get("reportStatus") or None,
         limit=limit,
         offset=offset,
     )
-    return JSONResponse([run_json(run=r, public_url=server.public_url) for r in runs])
+    return guards.JSON([run_json(run=r, public_url=server.public_url) for r in runs])
 
 
 async def openapi_document(request: Request, server: Server) -> Response:
-    return JSONResponse(openapi.document(server_url=server.public_url))
+    return guards.JSON(openapi.document(server_url=server.public_url))
 
 
 async def health(request: Request, server: Server) -> Response:
-    return JSONResponse({"ok": True})
+    return guards.JSON({"ok": True})
 
 
 def run_links(*, run_id: str, public_url: str) -> dict[str, str]:
@@ -378,18 +446,46 @@ def prompt_json(prompt: config.Prompt) -> dict[str, Any]:
 
 
 async def dashboard_page(request: Request, server: Server) -> Response:
-    return HTMLResponse(pages.dashboard(db=server.db, settings=server.settings))
+    return _html(await run_in_threadpool(pages.dashboard, db=server.db, settings=server.settings))
 
 
 async def run_page(request: Request, server: Server) -> Response:
-    run = server.db.get_run(run_id=request.path_params["run_id"])
-    if run is None:
-        return HTMLResponse(pages.not_found(what="run"), status_code=404)
-    return HTMLResponse(pages.run(run=run, show_values=server.settings.show_template_values))
+    return _html(
+        await run_in_threadpool(
+            _render_run,
+            db=server.db,
+            run_id=request.path_params["run_id"],
+            show_values=server.settings.show_template_values,
+        )
+    )
 
 
 async def report_page(request: Request, server: Server) -> Response:
-    run = server.db.get_by_slug(slug=request.path_params["slug"])
+    return _html(
+        await run_in_threadpool(
+            _render_report,
+            db=server.db,
+            slug=request.path_params["slug"],
+            show_values=server.settings.show_template_values,
+        )
+    )
+
+
+def _render_run(*, db: store.Store, run_id: str, show_values: bool) -> tuple[str, int]:
+    run = db.get_run(run_id=run_id)
+    if run is None:
+        return pages.not_found(what="run"), 404
+    return pages.run(run=run, show_values=show_values), 200
+
+
+def _render_report(*, db: store.Store, slug: str, show_values: bool) -> tuple[str, int]:
+    run = db.get_by_slug(slug=slug)
     if run is None or run.report is None:
-        return HTMLResponse(pages.not_found(what="report"), status_code=404)
-    return HTMLResponse(pages.report(run=run, show_values=server.settings.show_template_values))
+        return pages.not_found(what="report"), 404
+    return pages.report(run=run, show_values=show_values), 200
+
+
+def _html(page: str | tuple[str, int]) -> HTMLResponse:
+    """A page; text that is not valid Unicode (a lone surrogate stored earlier) becomes `?`."""
+    text, status = page if isinstance(page, tuple) else (page, 200)
+    return HTMLResponse(text.encode("utf-8", "replace"), status_code=status)

@@ -114,7 +114,10 @@ def serve(
         level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     url = (public_url or f"http://{host}:{port}").rstrip("/")
-    application = app.create_app(database=database, settings=settings, public_url=url)
+    try:
+        application = app.create_app(database=database, settings=settings, public_url=url)
+    except errors.EvalsActionError as exc:
+        raise _fail(exc) from None
     click.echo(
         f"evals server: {len(settings.prompts)} prompt(s) from {config_path}, "
         f"database {database}, public URL {url}",

@@ -3,6 +3,9 @@
     [server]                      # optional
     poll_interval_seconds = 2     # how often the runner asks a rollout for its status
     long_poll_max_seconds = 30    # advertised in X-Evals-Long-Poll
+    max_body_bytes = 1048576      # larger request bodies get 413
+    workers = 32                  # rollouts followed at once; more runs wait as pending
+    workers_per_repository = 16   # at most this many of them for one repository
 
     [fetch]                       # optional: see `egress` (url maps and http checks)
     allow_private_networks = false
@@ -140,6 +143,9 @@ class ServerConfig:
     judge: Judge | None = None
     poll_interval_seconds: float = 2.0
     long_poll_max_seconds: float = 30.0
+    max_body_bytes: int = 1_048_576
+    workers: int = 32
+    workers_per_repository: int = 16
     show_template_values: bool = False  # [pages]: show templateArgs values on the public pages
     fetch: egress.Policy = egress.Policy()  # [fetch]: where checks and url maps may point
 
@@ -196,6 +202,9 @@ def parse(*, raw: Mapping[str, Any], environ: Mapping[str, str]) -> ServerConfig
     show_values = _table(raw, "pages", problems).get("show_template_values", False)
     if not isinstance(show_values, bool):
         problems.append(f"pages.show_template_values must be true or false (got {show_values!r})")
+    max_body = _count(server, "max_body_bytes", 1_048_576, problems)
+    workers = _count(server, "workers", 32, problems)
+    per_repository = _count(server, "workers_per_repository", max(1, workers // 2), problems)
     if problems:
         raise errors.ConfigError(problems)
     return ServerConfig(
@@ -205,6 +214,9 @@ def parse(*, raw: Mapping[str, Any], environ: Mapping[str, str]) -> ServerConfig
         long_poll_max_seconds=long_poll,
         show_template_values=show_values,
         fetch=fetch,
+        max_body_bytes=max_body,
+        workers=workers,
+        workers_per_repository=min(per_repository, workers),
     )
 
 
@@ -226,6 +238,14 @@ def _positive(value: Any, where: str, problems: list[str]) -> float:
         problems.append(f"{where} must be a positive number (got {value!r})")
         return 1.0
     return float(value)
+
+
+def _count(server: Mapping[str, Any], key: str, default: int, problems: list[str]) -> int:
+    value = server.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        problems.append(f"server.{key} must be a whole number of at least 1 (got {value!r})")
+        return default
+    return value
 
 
 def _string(item: Mapping[str, Any], key: str, where: str, problems: list[str]) -> str:

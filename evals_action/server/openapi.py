@@ -27,6 +27,7 @@ def _closed(properties: dict[str, Any], *, required: list[str] | None = None) ->
     return schema
 
 
+MAX_SQL_INTEGER = 2**63 - 1  # SQLite's largest integer
 ERROR = _closed({"error": {"type": "string"}}, required=["error"])
 METRICS = _closed(
     {
@@ -72,7 +73,7 @@ CONTEXT = {
     "supersedes the older in-flight ones.",
     "properties": {
         "repository": {"type": "string", "description": "owner/repo"},
-        "pullRequest": {"type": "integer"},
+        "pullRequest": {"type": "integer", "minimum": 1, "maximum": MAX_SQL_INTEGER},
         "sha": {"type": "string"},
     },
 }
@@ -173,8 +174,10 @@ def _errors(*statuses: int) -> dict[str, Any]:
         400: "Bad request (e.g. `Missing template vars: …`)",
         401: "Missing or invalid key",
         404: "Not found",
+        413: "The body is larger than the server's `max_body_bytes`",
+        503: "The server's database failed (e.g. disk full); retry after `Retry-After` seconds",
     }
-    return {str(s): _json(_ref("Error"), text[s]) for s in statuses}
+    return {str(s): _json(_ref("Error"), text[s]) for s in (*statuses, 503)}
 
 
 def document(*, server_url: str) -> dict[str, Any]:
@@ -232,7 +235,7 @@ def document(*, server_url: str) -> dict[str, Any]:
                         "200": _json(
                             _ref("StartResponse"), "Same Idempotency-Key: the run made before"
                         ),
-                        **_errors(400, 401, 404),
+                        **_errors(400, 401, 404, 413),
                     },
                 }
             },
@@ -259,7 +262,12 @@ def document(*, server_url: str) -> dict[str, Any]:
                         {
                             "name": "offset",
                             "in": "query",
-                            "schema": {"type": "integer", "minimum": 0, "default": 0},
+                            "schema": {
+                                "type": "integer",
+                                "minimum": 0,
+                                "maximum": MAX_SQL_INTEGER,
+                                "default": 0,
+                            },
                         },
                     ],
                     "responses": {

@@ -1,12 +1,17 @@
 """Drive each run's rollout in the background: send `/init`, poll status, grade, store the end.
 
-Every run gets a worker thread from a bounded pool. The worker writes each step to the store
-before acting on it, so a restart knows where every run was:
+Every run gets a worker thread from a pool of `[server] workers`, taken fairly across
+repositories (`fairqueue`). A run still waiting when its prompt's timeout passes fails without
+being sent. The worker writes each step to the store before acting on it, so a restart knows
+where every run was:
 
     pending, no rollout id     → start it now (nothing was sent yet)
     running, `/init` accepted  → resume polling the same rollout id
     running, `/init` unknown   → failed: the agent may or may not have the rollout, and sending
                                  it twice could run the agent twice
+
+A run's end that the database refuses (disk full) is retried until it is stored; when the run's
+deadline passes first, a short `failed` end replaces a report that could not be stored.
 
 The rollout itself is reached only through the rollout backends' clients
 (`evals_action.backends.remote.RemoteRolloutClient`,
@@ -15,20 +20,20 @@ The rollout itself is reached only through the rollout backends' clients
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
 import requests
 
 from evals_action import errors, github_api, http, models
 from evals_action.backends import github_workflow, remote, rollout_common
-from evals_action.server import config, egress, grading, store
+from evals_action.server import config, egress, fairqueue, grading, store
 
 log = logging.getLogger("evals_action.server")
 
@@ -184,7 +189,6 @@ class Runner:
         public_url: str,
         client_factory: ClientFactory = backend_clients,
         clock: Callable[[], float] = time.time,
-        max_workers: int = 32,
     ) -> None:
         self._db = db
         self._settings = settings
@@ -192,43 +196,61 @@ class Runner:
         self._client_factory = client_factory
         self._clock = clock
         self._stop = threading.Event()
-        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="evals-runner")
+        self._queue = fairqueue.FairQueue(per_tenant=settings.workers_per_repository)
 
-    def submit(self, *, run_id: str) -> None:
-        self._pool.submit(self._drive_safely, run_id)
+    def submit(self, *, run: store.RunRow) -> None:
+        self._queue.put(item=run.run_id, tenant=run.repository or "")
 
     def resume(self) -> None:
-        """Pick up every run that was in flight when the server last stopped."""
+        """Start the workers and pick up every run that was in flight when the server stopped."""
+        for number in range(self._settings.workers):
+            threading.Thread(target=self._work, daemon=True, name=f"evals-runner-{number}").start()
         for run in self._db.in_flight():
             if run.status == models.RUNNING and not run.init_sent:
-                self._db.finish(
-                    run_id=run.run_id,
-                    status=models.FAILED,
-                    failure_reason="The server stopped while handing the rollout to the agent; "
-                    "start a new run",
-                )
+                self._fail_handed_over(run_id=run.run_id)
                 continue
             log.info("resuming run %s (%s)", run.run_id, run.status)
-            self.submit(run_id=run.run_id)
+            self.submit(run=run)
+
+    def _fail_handed_over(self, *, run_id: str) -> None:
+        """Fail a run cut off while `/init` was being sent; retried in the background if the
+        database refuses, so a full disk never stops the server from starting."""
+        reason = "The server stopped while handing the rollout to the agent; start a new run"
+        try:
+            self._db.finish(run_id=run_id, status=models.FAILED, failure_reason=reason)
+        except store.StorageError as exc:
+            log.warning("run %s: could not store its end, retrying: %s", run_id, exc)
+            threading.Thread(target=self._fail, args=(run_id, reason), daemon=True).start()
 
     def stop(self) -> None:
         """Stop polling; in-flight runs stay in flight in the store for the next start."""
         self._stop.set()
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._queue.close()
+
+    def _work(self) -> None:
+        while (taken := self._queue.take()) is not None:
+            run_id, tenant = taken
+            try:
+                self._drive_safely(run_id)
+            finally:
+                self._queue.done(tenant=tenant)
 
     def _drive_safely(self, run_id: str) -> None:
         try:
             self._drive(run_id)
-        except Exception:  # noqa: BLE001 - a worker must never die silently with a live run
+        except Exception as exc:  # noqa: BLE001 - a worker must never die silently with a live run
             if self._stop.is_set():
                 return  # shutting down (the database may be closed): the next start resumes it
-            log.exception("run %s: unexpected error", run_id)
-            self._db.finish(
-                run_id=run_id,
-                status=models.FAILED,
-                failure_reason="Internal error in the evals server while running "
-                "the rollout; see the server log",
-            )
+            if isinstance(exc, store.StorageError):
+                log.error("run %s: %s", run_id, exc)
+                reason = f"The evals server could not write to its database ({exc})"
+            else:
+                log.exception("run %s: unexpected error", run_id)
+                reason = (
+                    "Internal error in the evals server while running the rollout; "
+                    "see the server log"
+                )
+            self._fail(run_id, reason)
 
     def _drive(self, run_id: str) -> None:
         run = self._db.get_run(run_id=run_id)
@@ -237,6 +259,14 @@ class Runner:
         prompt = self._settings.prompts.get(run.prompt_id)
         if prompt is None:
             self._fail(run_id, f"Prompt {run.prompt_id} is no longer in the server's config")
+            return
+        if not run.init_sent and self._clock() >= _deadline(run=run, prompt=prompt):
+            self._fail(
+                run_id,
+                f"The run waited for a free worker past its prompt's timeout "
+                f"({prompt.timeout_minutes:g} minutes) and was never sent to the agent; "
+                "start a new run, or raise [server] workers",
+            )
             return
         with requests.Session() as session:
             client = self._client_factory(prompt.rollout, session)
@@ -276,7 +306,7 @@ class Runner:
         client: RolloutClient,
         session: requests.Session,
     ) -> None:
-        deadline = run.created_at + prompt.timeout_minutes * 60
+        deadline = _deadline(run=run, prompt=prompt)
         failures = client_errors = 0
         assert run.rollout_id is not None
         while not self._stop.is_set():
@@ -362,12 +392,52 @@ class Runner:
             slug=slug,
             url=f"{self._public_url}/reports/{slug}",
         )
-        self._db.finish(run_id=run.run_id, status=models.COMPLETED, report=report, report_slug=slug)
-        log.info("run %s: completed, score %s", run.run_id, report["score"])
+        end = End(status=models.COMPLETED, report=report, report_slug=slug)
+        if self._store_end(run_id=run.run_id, end=end, deadline=_deadline(run=run, prompt=prompt)):
+            log.info("run %s: completed, score %s", run.run_id, report["score"])
 
     def _fail(self, run_id: str, reason: str) -> None:
-        if self._db.finish(run_id=run_id, status=models.FAILED, failure_reason=reason):
+        if self._store_end(run_id=run_id, end=End(status=models.FAILED, failure_reason=reason)):
             log.info("run %s: failed: %s", run_id, reason)
+
+    def _store_end(self, *, run_id: str, end: End, deadline: float | None = None) -> bool:
+        """Write the run's end, retrying while the database refuses; False if it had ended.
+
+        Past `deadline`, a report that still cannot be stored gives way to a short `failed`
+        end. On shutdown the run stays in flight in the store, for the next start.
+        """
+        attempt = 0
+        while True:
+            try:
+                return self._db.finish(run_id=run_id, **dataclasses.asdict(end))
+            except store.StorageError as exc:
+                attempt += 1
+                log.warning("run %s: could not store its end, retrying: %s", run_id, exc)
+                if deadline is not None and self._clock() >= deadline:
+                    end = End(
+                        status=models.FAILED,
+                        failure_reason="The evals server could not store the run's result "
+                        f"before its timeout ({exc})",
+                    )
+                    deadline = None
+                delay = self._settings.poll_interval_seconds * 2 ** min(attempt - 1, 10)
+                if self._stop.wait(min(delay, MAX_BACKOFF_SECONDS)):
+                    return False
+
+
+@dataclasses.dataclass(frozen=True)
+class End:
+    """How a run ends, as `store.Store.finish` takes it."""
+
+    status: str
+    failure_reason: str | None = None
+    report: Mapping[str, Any] | None = None
+    report_slug: str | None = None
+
+
+def _deadline(*, run: store.RunRow, prompt: config.Prompt) -> float:
+    """When the run must have ended: its prompt's timeout, from the run's creation."""
+    return run.created_at + prompt.timeout_minutes * 60
 
 
 def init_request(*, run: store.RunRow, prompt: config.Prompt, rollout_id: str) -> dict[str, Any]:

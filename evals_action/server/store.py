@@ -4,8 +4,14 @@ The database file is opened in WAL mode with `synchronous=FULL`, so a committed 
 crash of the server or the machine. Migrations are plain SQL scripts applied in order on open;
 `PRAGMA user_version` records how many have run. Every state change is one short transaction.
 
-One connection is shared by the event loop and the runner's threads behind a lock: every
-statement is a point read or write on an indexed table, so holding the lock is brief.
+One connection is shared by the API's worker threads and the runner's threads behind a lock:
+every statement is a point read or write on an indexed table, so holding the lock is brief. The
+app calls the store only from worker threads, never on the event loop, so a slow disk stalls the
+requests that need the database and nothing else (`/healthz` still answers).
+A failed statement (disk full, read-only file, I/O error) raises `StorageError`.
+
+`ServerLock` is the exclusive lock file beside the database that one server holds for its whole
+life, so a second server on the same file refuses to start instead of taking its runs over.
 A run's status only ever moves forward: `finish` and `mark_running` update only runs that are
 still in flight, so a superseded run is never overwritten by its late rollout.
 
@@ -18,17 +24,18 @@ files the same mode.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import json
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from evals_action import models
+from evals_action import errors, models
 
 IN_FLIGHT = (models.PENDING, models.RUNNING)
 
@@ -72,6 +79,48 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX runs_pull_request ON runs (prompt_id, repository, pull_request);
     """,
 )
+
+
+class StorageError(errors.EvalsActionError):
+    """The database refused a statement: disk full, read-only file, I/O error, locked."""
+
+
+class DatabaseUnavailable(errors.EvalsActionError):
+    """The server cannot use this database file (read-only, or another server holds it)."""
+
+    exit_code = 2
+
+
+class ServerLock:
+    """An exclusive `flock` on `<database>.lock`, held from `acquire` until `release`."""
+
+    def __init__(self, *, database: Path) -> None:
+        self.path = database.with_name(database.name + ".lock")
+        self._fd: int | None = None
+
+    def acquire(self) -> ServerLock:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise DatabaseUnavailable(
+                f"cannot create the lock file {self.path} ({exc.strerror}): give the server's "
+                "user write access to the database's folder"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise DatabaseUnavailable(
+                f"another evals server is already using the database {self.path.with_suffix('')}"
+                f" (it holds {self.path}): stop it first, or give this one its own --database"
+            ) from None
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the descriptor drops the lock
+            self._fd = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,21 +192,28 @@ class Store:
     ) -> None:
         _create_private(path)
         self._redact = redact
-        self._conn = sqlite3.connect(
-            str(path), check_same_thread=False, isolation_level=None, timeout=10
-        )
-        self._conn.row_factory = sqlite3.Row
+        with _storage_errors():
+            self._conn = sqlite3.connect(
+                str(path), check_same_thread=False, isolation_level=None, timeout=10
+            )
+            self._conn.row_factory = sqlite3.Row
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
         self._lock = threading.Lock()
         self._clock = clock
         self.on_change = on_change
-        self._conn.execute("PRAGMA journal_mode=WAL")
-        self._conn.execute("PRAGMA synchronous=FULL")
-        self._conn.execute("PRAGMA foreign_keys=ON")
         self._migrate()
 
     def close(self) -> None:
         with self._lock:
             self._conn.close()
+
+    def check_writable(self) -> None:
+        """Write the database header once; raise `StorageError` when the file is read-only."""
+        with self._transaction() as conn:
+            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+            conn.execute(f"PRAGMA user_version = {version:d}")
 
     @property
     def journal_mode(self) -> str:
@@ -179,14 +235,16 @@ class Store:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        with self._lock, _storage_errors():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
+                self._conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
+                    with suppress(sqlite3.Error):
+                        self._conn.execute("ROLLBACK")
                 raise
-            self._conn.execute("COMMIT")
 
     # --- runs ---------------------------------------------------------------------------------
 
@@ -244,12 +302,12 @@ class Store:
         return _run(row), True, superseded
 
     def get_run(self, *, run_id: str) -> RunRow | None:
-        with self._lock:
+        with self._lock, _storage_errors():
             row = self._conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
         return None if row is None else _run(row)
 
     def get_by_slug(self, *, slug: str) -> RunRow | None:
-        with self._lock:
+        with self._lock, _storage_errors():
             row = self._conn.execute("SELECT * FROM runs WHERE report_slug = ?", (slug,)).fetchone()
         return None if row is None else _run(row)
 
@@ -268,13 +326,13 @@ class Store:
             f"SELECT * FROM runs WHERE {' AND '.join(where)} "  # noqa: S608 - fixed fragments
             "ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?"
         )
-        with self._lock:
+        with self._lock, _storage_errors():
             rows = self._conn.execute(sql, (*args, limit, offset)).fetchall()
         return [_run(r) for r in rows]
 
     def in_flight(self) -> list[RunRow]:
         """Runs that were pending or running, oldest first (what a restart must pick up)."""
-        with self._lock:
+        with self._lock, _storage_errors():
             rows = self._conn.execute(
                 "SELECT * FROM runs WHERE status IN ('pending', 'running') ORDER BY created_at"
             ).fetchall()
@@ -337,7 +395,7 @@ class Store:
 
     def score_history(self, *, prompt_id: str, limit: int = 50) -> list[RunRow]:
         """The newest completed runs with a score, oldest first (for the dashboard chart)."""
-        with self._lock:
+        with self._lock, _storage_errors():
             rows = self._conn.execute(
                 "SELECT * FROM (SELECT *, rowid AS r FROM runs WHERE prompt_id = ? "
                 "AND status = 'completed' AND score IS NOT NULL "
@@ -356,7 +414,7 @@ class Store:
             )
 
     def list_keys(self) -> list[KeyRow]:
-        with self._lock:
+        with self._lock, _storage_errors():
             rows = self._conn.execute(
                 "SELECT key_id, name, created_at, revoked_at FROM api_keys ORDER BY created_at"
             ).fetchall()
@@ -371,7 +429,7 @@ class Store:
         return cursor.rowcount == 1
 
     def key_is_active(self, *, key_hash: str) -> bool:
-        with self._lock:
+        with self._lock, _storage_errors():
             row = self._conn.execute(
                 "SELECT 1 FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,)
             ).fetchone()
@@ -384,6 +442,14 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError:  # it exists already, or cannot be made: sqlite3 says why on connect
         return
+
+
+@contextmanager
+def _storage_errors() -> Iterator[None]:
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StorageError(f"database error: {exc}") from exc
 
 
 def _statements(script: str) -> list[str]:

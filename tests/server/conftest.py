@@ -25,6 +25,21 @@ from evals_action.server import app, config, keys, runner, serving, store
 WAIT = 10.0  # seconds a poll-until may take before the test fails
 
 
+class FakeClock:
+    """A clock the test moves; starts at the real time so timestamps look normal."""
+
+    def __init__(self) -> None:
+        import time
+
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 class FakeRollouts:
     """A `runner.RolloutClient` for every run; the test decides when each rollout ends."""
 
@@ -184,14 +199,23 @@ def settings(**server: Any) -> config.ServerConfig:
 
 @contextlib.contextmanager
 def running_server(
-    *, database: Path, settings_: config.ServerConfig, client_factory: runner.ClientFactory
+    *,
+    database: Path,
+    settings_: config.ServerConfig,
+    client_factory: runner.ClientFactory,
+    **app_options: Any,
 ) -> Iterator[Running]:
+    """`app_options` go to `app.create_app` (`clock`, `open_store`)."""
     db = store.Store(path=database)
     _, key = keys.create(store=db, name="tests")
     sock = serving.listen(host="127.0.0.1", port=0)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     application = app.create_app(
-        database=database, settings=settings_, public_url=url, client_factory=client_factory
+        database=database,
+        settings=settings_,
+        public_url=url,
+        client_factory=client_factory,
+        **app_options,
     )
     with serving.Background(app=application, sock=sock):
         yield Running(url=url, key=key, database=database, db=db, changes=application.state.changes)

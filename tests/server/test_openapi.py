@@ -144,3 +144,26 @@ def test_a_whole_exchange_of_the_action_client_validates(
         request = RequestsOpenAPIRequest(response.request)
         spec.validate_request(request)
         spec.validate_response(request, RequestsOpenAPIResponse(response))
+
+
+def test_the_errors_for_extreme_input_are_declared(server: Running) -> None:
+    """400s for out-of-range integers validate; 413 and 503 are declared where they happen."""
+    document = _document(server)
+    spec = OpenAPI.from_dict(document)
+    session = server.session()
+    answers = [
+        session.get(f"{server.url}/api/v1/runs", params={"offset": 2**63}, timeout=5),
+        session.post(
+            f"{server.url}/api/v1/prompts/signup/run",
+            json={"templateArgs": {"project_name": "x"}, "context": {"pullRequest": 2**63}},
+            timeout=5,
+        ),
+    ]
+    assert [a.status_code for a in answers] == [400, 400]
+    for answer in answers:
+        request = RequestsOpenAPIRequest(answer.request)
+        spec.validate_response(request, RequestsOpenAPIResponse(answer))
+        with pytest.raises(Exception):  # noqa: B017, PT011 - the request breaks a declared range
+            spec.validate_request(request)
+    start = document["paths"]["/api/v1/prompts/{promptId}/run"]["post"]["responses"]
+    assert {"400", "413", "503"} <= set(start)
