@@ -1,0 +1,165 @@
+"""Transport limits (issue 8): every request ends by its time limit and the wait's deadline, even
+against a server that drips its answer a byte at a time, and no answer is read past its size cap;
+a malformed answer (too large, nested too deep) ends in the contract's error rows, not a traceback.
+
+The drip tests are real time by nature (a read timeout restarts with every byte): the limits are
+made small, and each test asserts which outcome row the run ended in, never a duration.
+"""
+
+from __future__ import annotations
+
+import json
+import pathlib
+
+import pytest
+
+from evals_action import errors, http, models
+from evals_action.backends import evals_api
+from tests.fakes.evals import DEFAULT_API_KEY, DEFAULT_REPORT, FakeEvals, Fault
+from tests.fakes.github import FakeGitHub
+from tests.integration.helpers import (
+    HEAD_SHA,
+    PROMPT_ID,
+    environment,
+    no_traceback,
+    run_cli,
+    seed,
+)
+
+CONTEXT = "2027/eval/sign-up-and-create-a-project"
+# A finished run, whose last byte a dripping server sends about ten seconds after the first.
+COMPLETED = json.dumps({"status": "completed", "report": DEFAULT_REPORT}).ljust(500)
+DRIP = 0.02
+NESTED = "[" * 5000 + "]" * 5000
+
+
+def backend(fake: FakeEvals, *, timeout: tuple[float, float]) -> evals_api.EvalsApiBackend:
+    return evals_api.EvalsApiBackend(
+        session=http.new_session(), base_url=fake.url, api_key=DEFAULT_API_KEY, timeout=timeout
+    )
+
+
+def started_run(b: evals_api.EvalsApiBackend) -> models.StartedRun:
+    return b.start(
+        request=models.StartRequest(
+            prompt_id=PROMPT_ID,
+            url_map={"a.com": "https://b.dev"},
+            template_args=None,
+            idempotency_key="key-1",
+        )
+    )
+
+
+@pytest.mark.parametrize("headers_too", [False, True], ids=["body", "headers"])
+def test_a_dripped_answer_ends_at_the_overall_time_limit(
+    fake_evals: FakeEvals, headers_too: bool
+) -> None:
+    """Connect + read timeouts of 0.5 s each: a byte every 20 ms never trips the read timeout,
+    but the request as a whole is cut at 1 s and is a transient error (retried by polling)."""
+    fake_evals.add_prompt(prompt_id=PROMPT_ID, title="T", text="x")
+    fake_evals.script(
+        PROMPT_ID, [Fault(status=200, raw_body=COMPLETED, drip=DRIP, drip_headers=headers_too)]
+    )
+    b = backend(fake_evals, timeout=(0.5, 0.5))
+    run = started_run(b)
+    with pytest.raises(errors.TransientAPIError, match=r"^read eval run: timed out: no complete"):
+        b.fetch(run_id=run.run_id)
+
+
+def test_the_session_deadline_ends_a_request_sooner_than_its_own_limit(
+    fake_evals: FakeEvals,
+) -> None:
+    fake_evals.add_prompt(prompt_id=PROMPT_ID, title="T", text="x")
+    fake_evals.script(PROMPT_ID, [Fault(status=200, raw_body=COMPLETED, drip=DRIP)])
+    session = http.new_session()
+    b = evals_api.EvalsApiBackend(
+        session=session, base_url=fake_evals.url, api_key=DEFAULT_API_KEY, timeout=(10, 30)
+    )
+    run = started_run(b)
+    with session.deadline(seconds=0.5), pytest.raises(errors.TransientAPIError, match="0.5 s"):
+        b.fetch(run_id=run.run_id)
+    with session.deadline(seconds=0), pytest.raises(errors.TransientAPIError, match="ended before"):
+        b.fetch(run_id=run.run_id)
+
+
+@pytest.mark.parametrize("headers_too", [False, True], ids=["body", "headers"])
+def test_a_dripping_server_cannot_hold_the_status_pending_past_the_deadline(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals, headers_too: bool
+) -> None:
+    """wait-timeout-minutes 0.05 (3 s): the poll whose answer (a finished run) would take ten
+    seconds to arrive is cut at the deadline, and the run ends in the timeout row."""
+    seed(fake_github, fake_evals)
+    fake_evals.script(
+        PROMPT_ID,
+        [
+            {"status": "running"},
+            Fault(status=200, raw_body=COMPLETED, drip=DRIP, drip_headers=headers_too),
+        ],
+    )
+    env = environment(tmp_path, fake_github, fake_evals, EVALS_WAIT_TIMEOUT_MINUTES="0.05")
+    result = run_cli(env)
+    no_traceback(result)
+    assert result.code == 0, result.log
+    assert result.outputs["final-status"] == "running"
+    final = fake_github.statuses(HEAD_SHA)[-1]
+    assert (final["state"], final["context"], final["description"]) == (
+        "success",
+        CONTEXT,
+        "Still running — see status page",
+    )
+
+
+def test_deeply_nested_start_response_is_one_clear_line(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
+) -> None:
+    seed(fake_github, fake_evals)
+    fake_evals.start_faults([Fault(status=200, raw_body=NESTED)])
+    result = run_cli(environment(tmp_path, fake_github, fake_evals))
+    no_traceback(result)
+    assert result.code == 1, result.log
+    errors_ = [line for line in result.stdout.splitlines() if line.startswith("::error")]
+    assert errors_ == [
+        "::error title=evals-action::start eval run: the server sent JSON nested deeper than 64 "
+        f"levels (HTTP 200 from {fake_evals.url}/api/v1/prompts/{PROMPT_ID}/run); check the API "
+        "URL"
+    ]
+    assert fake_github.statuses(HEAD_SHA) == []
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        Fault(status=200, body={"status": "completed", "report": {"verdict": "x" * 5_000_000}}),
+        Fault(status=200, raw_body=NESTED),
+    ],
+    ids=["5 MB", "nested"],
+)
+def test_an_unreadable_run_answer_ends_in_status_unavailable(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals, answer: Fault
+) -> None:
+    """Three unreadable answers in a row: the error row, and nothing of the body in the outputs
+    (a 5 MB report used to become report-json, twice its size in GITHUB_OUTPUT)."""
+    seed(fake_github, fake_evals)
+    fake_evals.script(PROMPT_ID, [{"status": "running"}, answer])
+    env = environment(tmp_path, fake_github, fake_evals)
+    result = run_cli(env)
+    no_traceback(result)
+    assert result.code == 1, result.log
+    final = fake_github.statuses(HEAD_SHA)[-1]
+    assert final["state"] == "error"
+    reason = "larger than the 1 MiB limit" if answer.body else "nested deeper than 64 levels"
+    assert final["description"].startswith("Eval status unavailable — read eval run: the ")
+    assert reason in result.outputs["failure-reason"]
+    assert result.outputs["report-json"] == ""
+    assert pathlib.Path(env["GITHUB_OUTPUT"]).stat().st_size < 10_000
+
+
+def test_an_oversized_error_answer_is_cut_and_still_retried(fake_evals: FakeEvals) -> None:
+    """A 503 from a proxy with a 5 MB page stays a transient error; only its start is shown."""
+    fake_evals.add_prompt(prompt_id=PROMPT_ID, title="T", text="x")
+    fake_evals.script(PROMPT_ID, [Fault(status=503, raw_body="busy " * 1_000_000)])
+    b = backend(fake_evals, timeout=(2, 2))
+    run = started_run(b)
+    with pytest.raises(errors.TransientAPIError, match=r"HTTP 503 .*: busy busy") as info:
+        b.fetch(run_id=run.run_id)
+    assert len(info.value.message) < 500
