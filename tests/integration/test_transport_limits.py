@@ -9,12 +9,15 @@ made small, and each test asserts which outcome row the run ended in, never a du
 from __future__ import annotations
 
 import json
+import os
 import pathlib
 
 import pytest
 
-from evals_action import errors, http, models
-from evals_action.backends import evals_api
+from evals_action import errors, github_api, http, models
+from evals_action.backends import evals_api, remote
+from tests.backends.servers import RolloutService
+from tests.fakes._http import Reply
 from tests.fakes.evals import DEFAULT_API_KEY, DEFAULT_REPORT, FakeEvals, Fault
 from tests.fakes.github import FakeGitHub
 from tests.integration.helpers import (
@@ -31,6 +34,26 @@ CONTEXT = "2027/eval/sign-up-and-create-a-project"
 COMPLETED = json.dumps({"status": "completed", "report": DEFAULT_REPORT}).ljust(500)
 DRIP = 0.02
 NESTED = "[" * 5000 + "]" * 5000
+INIT_REQUEST = {
+    "completion_params": {"model": "m"},
+    "messages": [{"role": "user", "content": "hi"}],
+    "tools": None,
+    "model_base_url": None,
+    "metadata": {
+        "invocation_id": "i",
+        "experiment_id": "e",
+        "rollout_id": "r1",
+        "run_id": "x",
+        "row_id": "p",
+    },
+    "api_key": None,
+}
+DISPATCH_INPUTS = {
+    "completion_params": "{}",
+    "metadata": json.dumps({"rollout_id": "r-1"}),
+    "model_base_url": "https://models.test/v1",
+    "api_key": "",
+}
 
 
 def backend(fake: FakeEvals, *, timeout: tuple[float, float]) -> evals_api.EvalsApiBackend:
@@ -163,3 +186,41 @@ def test_an_oversized_error_answer_is_cut_and_still_retried(fake_evals: FakeEval
     with pytest.raises(errors.TransientAPIError, match=r"HTTP 503 .*: busy busy") as info:
         b.fetch(run_id=run.run_id)
     assert len(info.value.message) < 500
+
+
+def test_a_dripped_answer_to_the_rollout_init_ends_at_its_time_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The rollout client's `POST /init` goes through the same limits (not only `http.send`)."""
+    monkeypatch.setattr(remote, "INIT_TIMEOUT", (0.5, 0.5))
+    with RolloutService() as service:
+        service.init_replies.append(Reply(200, COMPLETED.encode(), drip=DRIP))
+        client = remote.RemoteRolloutClient(session=http.new_session(), rollout_url=service.url)
+        with pytest.raises(errors.TransientAPIError, match="no complete answer within 1 s"):
+            client.init(request=INIT_REQUEST)
+
+
+def test_a_dripped_artifact_download_ends_at_its_time_limit() -> None:
+    """The rollout result zip comes from a signed URL that may drip too: its limit is the 10 s
+    connect timeout plus the 0.5 s read timeout, and the zip would take a minute to arrive."""
+    files = {
+        "rollout-result.json": json.dumps({"schema": 1, "outcome": "succeeded"}).encode(),
+        "noise.bin": os.urandom(200),  # incompressible, so the zip stays over 300 bytes
+    }
+    with FakeGitHub() as fake:
+        fake.add_workflow(workflow_id="rollout.yml", numeric_id=4242, artifact_files=files)
+        fake.download_drip = 0.2
+        gh = github_api.GitHub(
+            token=fake.token, api_url=fake.url, repository=fake.full_name, user_agent="test"
+        )
+        actions = github_api.Actions(github=gh, download_timeout=0.5)
+        actions.dispatch(workflow="rollout.yml", ref="main", inputs=DISPATCH_INPUTS)
+        (run,) = actions.workflow_runs(
+            workflow="rollout.yml", event="workflow_dispatch", branch="main", created=">=2000-01-01"
+        )
+        while actions.workflow_run(run_id=run.id).status != "completed":
+            pass
+        (artifact,) = actions.run_artifacts(run_id=run.id)
+        with pytest.raises(errors.TransientAPIError, match="no complete answer within 10.5 s"):
+            actions.download_artifact(artifact_id=artifact.id)
+        assert fake.violations == []
