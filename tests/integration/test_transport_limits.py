@@ -8,14 +8,16 @@ made small, and each test asserts which outcome row the run ended in, never a du
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import pathlib
+import zipfile
 
 import pytest
 
 from evals_action import errors, github_api, http, models
-from evals_action.backends import evals_api, remote
+from evals_action.backends import evals_api, github_workflow, remote
 from tests.backends.servers import RolloutService
 from tests.fakes._http import Reply
 from tests.fakes.evals import DEFAULT_API_KEY, DEFAULT_REPORT, FakeEvals, Fault
@@ -224,3 +226,28 @@ def test_a_dripped_artifact_download_ends_at_its_time_limit() -> None:
         with pytest.raises(errors.TransientAPIError, match="no complete answer within 10.5 s"):
             actions.download_artifact(artifact_id=artifact.id)
         assert fake.violations == []
+
+
+def _zip(**files: bytes) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in files.items():
+            archive.writestr(name.replace("_", "-") + ".json", data)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"schema": 1, "summary": "' + b" " * 50_000_000 + b'"}', "larger than 1 MiB"),
+        (NESTED.encode(), "is not valid JSON"),
+        (b'{"schema": 1, "extra": ' + b"[" * 100 + b"]" * 100 + b"}", "nested too deeply"),
+    ],
+    ids=["50 MB unpacked", "nested past the parser", "nested past the limit"],
+)
+def test_the_rollout_result_in_an_artifact_has_the_same_limits(content: bytes, reason: str) -> None:
+    """A 50 MB result zips to a few KB (a zip bomb): it is not unpacked past 1 MiB."""
+    data = _zip(rollout_result=content)
+    assert len(data) < 100_000
+    with pytest.raises(ValueError, match=reason):
+        github_workflow.result_from_zip(data)
