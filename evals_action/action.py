@@ -41,7 +41,7 @@ DRY_RUN = "dry-run"
 class Deps:
     """Everything that touches the world."""
 
-    session: Any  # requests.Session
+    session: Any  # http.new_session(): a requests.Session with transport limits
     github: Callable[..., github_api.GitHub]  # (token=, repository=) → façade; defaults: ours
     runner: workflow.Runner
     clock: Callable[[], float]
@@ -184,7 +184,9 @@ def _run(*, config: settings.Settings, mode: str, deps: Deps) -> int:
         {"run-id": started.run_id, "status-url": started.status_url, **started.extra_outputs}
     )
     eval_run = _Eval(config=config, target=target, started=started, gh=gh, deps=deps)
-    with _SignalGuard() as guard:
+    # No request outlives the wait: the deadline is also each request's overall time limit.
+    ends_in = created_at + _deadline_minutes(config) * 60 - deps.clock()
+    with _SignalGuard() as guard, deps.session.deadline(seconds=ends_in):
         try:
             first = _first_read(backend=backend, started=started, deps=deps)
             eval_run.begin(first)

@@ -71,21 +71,38 @@ RUN_OPTIONS: tuple[tuple[str, str | None, str], ...] = (
 )
 
 
+# On/off options: `--skip-comment` / `--no-skip-comment`. Their variables are not read by click
+# (its idea of a boolean is not the contract's) but by `settings`, like every other input.
+FLAGS = frozenset({"timeout-fails", "skip-comment", "skip-status"})
+# What `scripts/run-action.py` (the action's entry point) passes as click's `obj`.
+AS_ACTION = "action"
+
+
 def env_name(option: str) -> str:
     return "EVALS_" + option.upper().replace("-", "_")
 
 
 def _with_run_options(fn: Any) -> Any:
     for name, default, text in reversed(RUN_OPTIONS):
-        fn = click.option(
-            f"--{name}",
-            name.replace("-", "_"),
-            envvar=env_name(name),
-            show_envvar=True,
-            default=None,
-            metavar="TEXT",
-            help=text + (f"  [default: {default}]" if default else ""),
-        )(fn)
+        shown = f"  [default: {default}]" if default else ""
+        if name in FLAGS:
+            option = click.option(
+                f"--{name}/--no-{name}",
+                name.replace("-", "_"),
+                default=None,
+                help=f"{text}{shown}  [env var: {env_name(name)}=true|false]",
+            )
+        else:
+            option = click.option(
+                f"--{name}",
+                name.replace("-", "_"),
+                envvar=env_name(name),
+                show_envvar=True,
+                default=None,
+                metavar="TEXT",
+                help=text + shown,
+            )
+        fn = option(fn)
     return fn
 
 
@@ -118,7 +135,8 @@ def main() -> None:
     help="Run the eval for real and print the comment, status and "
     "outputs here. No GitHub writes, no GitHub context needed.",
 )
-def run_command(dry_run: bool, local: bool, **options: str | None) -> None:
+@click.pass_obj
+def run_command(obj: Any, /, dry_run: bool, local: bool, **options: str | bool | None) -> None:
     """Run one eval for the current pull request.
 
     Every option is also read from its environment variable (EVALS_*), which is how action.yml
@@ -130,25 +148,32 @@ def run_command(dry_run: bool, local: bool, **options: str | None) -> None:
         _fail_usage(["--dry-run and --local cannot be used together: pick one"])
     mode = "dry-run" if dry_run else "local" if local else "action"
     environ = _environ(options)
-    sys.exit(_run(environ=environ, mode=mode))
+    sys.exit(_run(environ=environ, mode=mode, as_action=obj == AS_ACTION))
 
 
-def _environ(options: Mapping[str, str | None]) -> dict[str, str]:
+def _environ(options: Mapping[str, str | bool | None]) -> dict[str, str]:
     environ = dict(os.environ)
     for key, value in options.items():
-        environ[env_name(key.replace("_", "-"))] = value or ""
+        name = env_name(key.replace("_", "-"))
+        if isinstance(value, bool):
+            environ[name] = "true" if value else "false"
+        elif value is not None or key.replace("_", "-") not in FLAGS:
+            environ[name] = value or ""
     return environ
 
 
-def _run(*, environ: Mapping[str, str], mode: str) -> int:
+def _run(*, environ: Mapping[str, str], mode: str, as_action: bool = False) -> int:
+    """`as_action`: run by the action's entry point; else by a person (or a script) whose
+    messages should name the CLI's options, unless it runs as the action step in Actions."""
     from evals_action import action, errors, settings, workflow
 
     if action.skip_fork(environ=environ, mode=mode, secrets=_raw_secrets(environ)):
         return 0
     actions = mode == "action" and environ.get("GITHUB_ACTIONS", "").lower() == "true"
     runner = workflow.Runner(actions=actions)
+    names = settings.Names(cli=not (as_action or actions))
     try:
-        config = settings.load(environ, need_github_token=mode == "action")
+        config = settings.load(environ, need_github_token=mode == "action", names=names)
     except errors.ConfigError as exc:
         _report_config(exc.problems, runner=runner, secrets=_raw_secrets(environ))
         return exc.exit_code
@@ -165,8 +190,13 @@ def _run(*, environ: Mapping[str, str], mode: str) -> int:
 
 
 def _raw_secrets(environ: Mapping[str, str]) -> list[str]:
+    """The secrets to mask before the inputs are checked. One shorter than the minimum is
+    refused by `settings`; masking it would garble every line it occurs in, the refusal too."""
+    from evals_action import settings
+
     names = ("API_KEY", "GITHUB_TOKEN", "MODEL_API_KEY", "TRACING_API_KEY", "WORKFLOW_TOKEN")
-    return [environ.get(env_name(n.lower().replace("_", "-")), "") for n in names]
+    values = [environ.get(env_name(n.lower().replace("_", "-")), "").strip() for n in names]
+    return [v for v in values if len(v) >= settings.MIN_SECRET_LENGTH]
 
 
 def _report_config(problems: Any, *, runner: Any, secrets: Any) -> None:

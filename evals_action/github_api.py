@@ -331,34 +331,27 @@ def _workflow_run(run: Any) -> WorkflowRun:
 
 
 def _fetch_signed(url: str, *, what: str, timeout: float, max_bytes: int) -> bytes:
+    """The artifact zip, without our token (the URL is signed), within `transport`'s limits."""
     import requests
 
+    from evals_action import http
+
     try:
-        with requests.get(url, timeout=(10.0, timeout), stream=True) as response:
-            if response.status_code >= 400:
-                error = (
-                    errors.TransientAPIError
-                    if response.status_code >= 500
-                    else (errors.ClientAPIError)
-                )
-                raise error(
-                    f"could not {what}: HTTP {response.status_code} from the download URL",
-                    status=response.status_code,
-                )
-            chunks: list[bytes] = []
-            size = 0
-            for chunk in response.iter_content(chunk_size=65536):
-                size += len(chunk)
-                if size > max_bytes:
-                    raise errors.ClientAPIError(
-                        f"could not {what}: larger than {max_bytes // (1024 * 1024)} MB"
-                    )
-                chunks.append(chunk)
-            return b"".join(chunks)
+        with http.new_session(max_bytes=max_bytes, accept=None) as session:
+            response = session.get(url, timeout=(10.0, timeout))
+    except errors.APIError as exc:  # a transport limit: too slow, or larger than max_bytes
+        raise type(exc)(f"could not {what}: {exc.message}", status=exc.status) from None
     except requests.RequestException as exc:
         raise errors.TransientAPIError(
             f"could not {what}: network error ({type(exc).__name__})"
         ) from None  # the signed URL carries a credential; keep it out of tracebacks
+    if response.status_code >= 400:
+        error = errors.TransientAPIError if response.status_code >= 500 else errors.ClientAPIError
+        raise error(
+            f"could not {what}: HTTP {response.status_code} from the download URL",
+            status=response.status_code,
+        )
+    return response.content
 
 
 def _actions_call(what: str, fn: Callable[[], T]) -> T:

@@ -4,6 +4,14 @@
 outcome: 2xx is returned; 5xx, 429, resets and timeouts raise `TransientAPIError` carrying the
 server's `Retry-After`; 401/403/404 raise `FatalAPIError`; other 4xx raise `ClientAPIError`.
 Messages name the call, the status and the URL, and never contain a secret.
+
+Every request made through a `Session` (`new_session`) has two transport limits, whoever makes
+it (`send`, the rollout client's `POST /init`, the artifact download):
+- time: it ends within connect + read timeout seconds in total (a server that drips its answer a
+  byte at a time resets a read timeout forever), and never after the session's `deadline`; past
+  either, its socket is shut down and it raises `TransientAPIError` (see `transport`);
+- size: at most `max_bytes` of the body are read (`MAX_BODY_BYTES` by default); a 2xx answer that
+  is longer raises `ClientAPIError` (an unreadable body), an error answer is cut to that size.
 """
 
 from __future__ import annotations
@@ -16,17 +24,25 @@ from typing import Any
 
 import requests
 
-from evals_action import __version__, errors
+from evals_action import __version__, errors, transport
 
 USER_AGENT = f"evals-action/{__version__}"
-# (connect, read) seconds. Every call has both.
+# (connect, read) seconds. Every call has both, and their sum is its overall time limit.
 DEFAULT_TIMEOUT = (10.0, 30.0)
+# The evals API answers with a few KB of JSON; 1 MiB is hundreds of times that, and keeps what
+# the action copies into step outputs (report-json) near GitHub's 1 MB limit per output.
+MAX_BODY_BYTES = 1024 * 1024
+# A Run object is about five levels deep; anything past this is not an evals API answer.
+MAX_JSON_DEPTH = 64
 
 
-def new_session() -> requests.Session:
-    session = requests.Session()
+def new_session(
+    *, max_bytes: int = MAX_BODY_BYTES, accept: str | None = "application/json"
+) -> transport.Session:
+    session = transport.Session(max_bytes=max_bytes)
     session.headers["User-Agent"] = USER_AGENT
-    session.headers["Accept"] = "application/json"
+    if accept:
+        session.headers["Accept"] = accept
     return session
 
 
@@ -71,6 +87,8 @@ def send(
             timeout=timeout,
             allow_redirects=False,
         )
+    except errors.APIError as exc:  # a transport limit (time or size) of `transport.Session`
+        raise type(exc)(f"{what}: {exc.message}", status=exc.status) from None
     except requests.Timeout as exc:
         raise errors.TransientAPIError(f"{what}: timed out ({_where(url)})") from exc
     except requests.ConnectionError as exc:
@@ -98,9 +116,12 @@ def send(
 
 
 def json_body(response: requests.Response, *, what: str) -> Any:
-    """The response's JSON, or `ClientAPIError` (fatal after three in a row) when it is not JSON."""
+    """The response's JSON, or `ClientAPIError` (fatal after three in a row) when it is not JSON
+    or is nested deeper than `MAX_JSON_DEPTH`."""
     try:
-        return response.json()
+        data = response.json()
+    except RecursionError:
+        raise _too_deep_error(response, what=what) from None
     except ValueError as exc:
         snippet = response.text[:80].replace("\n", " ")
         raise errors.ClientAPIError(
@@ -108,13 +129,41 @@ def json_body(response: requests.Response, *, what: str) -> Any:
             f"starts {json.dumps(snippet)})",
             status=response.status_code,
         ) from exc
+    if too_deep(data):
+        raise _too_deep_error(response, what=what)
+    return data
+
+
+def too_deep(value: Any, *, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether decoded JSON nests more than `limit` arrays/objects (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: list[Any] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _too_deep_error(response: requests.Response, *, what: str) -> errors.ClientAPIError:
+    return errors.ClientAPIError(
+        f"{what}: the server sent JSON nested deeper than {MAX_JSON_DEPTH} levels "
+        f"(HTTP {response.status_code} from {_where(response.url)}); check the API URL",
+        status=response.status_code,
+    )
 
 
 def error_detail(response: requests.Response, *, limit: int = 300) -> str:
     """A short, one-line description of an error body (`error`/`message` field, else text)."""
     try:
         data = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         data = None
     if isinstance(data, dict):
         for key in ("error", "message", "detail"):

@@ -4,6 +4,10 @@ Every input of `action.yml` arrives as an `EVALS_<NAME>` environment variable (o
 `--option` of `evals-action run`, which click folds into the same mapping). `""` means unset.
 `load` checks everything and raises one `errors.ConfigError` listing every problem, before any
 network call. Nothing else in the package reads `os.environ`.
+
+Messages name what the user typed: the input (`prompt-id input is required`) when run as the
+action, the option (`--prompt-id is required (or set EVALS_PROMPT_ID)`) when run from a terminal;
+`Names` picks the wording once.
 """
 
 from __future__ import annotations
@@ -22,6 +26,10 @@ DEFAULT_GITHUB_API_URL = "https://api.github.com"
 DEFAULT_GITHUB_SERVER_URL = "https://github.com"
 BACKENDS = ("evals-api", "remote", "github-workflow")
 ROLLOUT_STATUS_MODES = ("auto", "service", "gateway")
+
+# A shorter secret would be masked everywhere it happens to occur in the log ("skip-comment"
+# becoming "s***ip-comment" for a key `k`), and no real key or token is that short.
+MIN_SECRET_LENGTH = 8
 
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
@@ -177,36 +185,67 @@ def clean_preview_url(*, name: str, raw: str) -> str:
     return raw.strip()
 
 
-def clean_url_map(*, raw: str) -> dict[str, str]:
-    value = clean_json_object(name="url-map", raw=raw or "{}")
+def clean_url_map(*, raw: str, name: str = "url-map") -> dict[str, str]:
+    value = clean_json_object(name=name, raw=raw or "{}")
     result: dict[str, str] = {}
     for host, target in (value or {}).items():
         if not isinstance(target, str):
             target = json.dumps(target)
-        result[str(host)] = clean_preview_url(name=f"url-map value for '{host}'", raw=target)
+        result[str(host)] = clean_preview_url(name=f"{name} value for '{host}'", raw=target)
     return result
 
 
-def clean_template_vars(*, raw: str) -> dict[str, Any] | None:
-    value = clean_json_object(name="template-vars", raw=raw)
+def clean_template_vars(*, raw: str, name: str = "template-vars") -> dict[str, Any] | None:
+    value = clean_json_object(name=name, raw=raw)
     return value or None
 
 
-def clean_pr_number(*, raw: str) -> int | None:
+def clean_pr_number(*, raw: str, name: str = "pr-number") -> int | None:
     if raw.strip() == "":
         return None
     if not raw.strip().isdigit() or int(raw) <= 0:
-        raise ValueError(f"pr-number must be a positive whole number (got '{raw}')")
+        raise ValueError(f"{name} must be a positive whole number (got '{raw}')")
     return int(raw)
 
 
-def clean_sha(*, raw: str) -> str | None:
+def clean_sha(*, raw: str, name: str = "sha") -> str | None:
     sha = raw.strip()
     if sha == "":
         return None
     if not (7 <= len(sha) <= 64) or any(c not in "0123456789abcdefABCDEF" for c in sha):
-        raise ValueError(f"sha must be a commit SHA of hexadecimal digits (got '{raw}')")
+        raise ValueError(f"{name} must be a commit SHA of hexadecimal digits (got '{raw}')")
     return sha.lower()
+
+
+def clean_secret(*, name: str, raw: str) -> str:
+    """A key or token: empty (unset), or at least `MIN_SECRET_LENGTH` characters."""
+    value = raw.strip()
+    if value and len(value) < MIN_SECRET_LENGTH:
+        raise ValueError(
+            f"{name} is too short to be a real key or token (at least {MIN_SECRET_LENGTH} "
+            "characters): check that the secret it comes from holds the whole value"
+        )
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Names:
+    """How messages name an input: as the action's input, or as the CLI's option."""
+
+    cli: bool = False
+
+    def __call__(self, name: str) -> str:
+        return f"--{name}" if self.cli else name
+
+    def flag(self, name: str) -> str:
+        """A bad on/off value can only come from the variable: the CLI flag takes no value."""
+        return f"EVALS_{name.upper().replace('-', '_')}" if self.cli else name
+
+    def required(self, name: str) -> str:
+        """`prompt-id input is required` / `--prompt-id is required (or set EVALS_PROMPT_ID)`."""
+        if not self.cli:
+            return f"{name} input is required"
+        return f"--{name} is required (or set EVALS_{name.upper().replace('-', '_')})"
 
 
 def clean_choice(*, name: str, raw: str, choices: tuple[str, ...], default: str) -> str:
@@ -251,33 +290,40 @@ def load_github_context(environ: Mapping[str, str]) -> GitHubContext:
     )
 
 
-def load(environ: Mapping[str, str], *, need_github_token: bool = True) -> Settings:
+def load(
+    environ: Mapping[str, str], *, need_github_token: bool = True, names: Names = Names()
+) -> Settings:
     """Build `Settings` from `EVALS_*` and `GITHUB_*` variables, or raise `ConfigError`."""
 
     def e(name: str) -> str:
         return _env(environ, "EVALS_" + name)
 
     c = _Collector()
+    n = names
     backend = c.take(
         lambda: clean_choice(
-            name="backend", raw=e("BACKEND"), choices=BACKENDS, default="evals-api"
+            name=n("backend"), raw=e("BACKEND"), choices=BACKENDS, default="evals-api"
         ),
         "evals-api",
     )
-    api_key = e("API_KEY")
-    if backend == "evals-api" and not api_key.strip():
-        c.problems.append("api-key input is required")
+    api_key = _secret(c, name=n("api-key"), raw=e("API_KEY"))
+    if backend == "evals-api" and not e("API_KEY").strip():
+        c.problems.append(n.required("api-key"))
     prompt_id = e("PROMPT_ID").strip()
     if not prompt_id:
-        c.problems.append("prompt-id input is required")
+        c.problems.append(n.required("prompt-id"))
     api_base_url = c.take(
-        lambda: clean_url(name="api-base-url", raw=e("API_BASE_URL") or DEFAULT_API_BASE_URL),
+        lambda: clean_url(name=n("api-base-url"), raw=e("API_BASE_URL") or DEFAULT_API_BASE_URL),
         DEFAULT_API_BASE_URL,
     )
-    parsed_map: dict[str, str] | None = c.take(lambda: clean_url_map(raw=e("URL_MAP")), None)
+    parsed_map: dict[str, str] | None = c.take(
+        lambda: clean_url_map(raw=e("URL_MAP"), name=n("url-map")), None
+    )
     problems_before_vars = len(c.problems)
     url_map = parsed_map or {}
-    template_vars = c.take(lambda: clean_template_vars(raw=e("TEMPLATE_VARS")), None)
+    template_vars = c.take(
+        lambda: clean_template_vars(raw=e("TEMPLATE_VARS"), name=n("template-vars")), None
+    )
     # An invalid template-vars is reported on its own; for url-map it still counts as given.
     vars_given = bool(template_vars) or (
         bool(e("TEMPLATE_VARS").strip()) and len(c.problems) > problems_before_vars
@@ -287,36 +333,38 @@ def load(environ: Mapping[str, str], *, need_github_token: bool = True) -> Setti
         raw=e("DEPLOYMENT_URL"),
         url_map=parsed_map,
         vars_given=vars_given,
+        names=n,
     )
     wait = c.take(
         lambda: clean_positive(
-            name="wait-timeout-minutes", raw=e("WAIT_TIMEOUT_MINUTES"), default=20.0
+            name=n("wait-timeout-minutes"), raw=e("WAIT_TIMEOUT_MINUTES"), default=20.0
         ),
         20.0,
     )
     interval = c.take(
         lambda: clean_positive(
-            name="poll-interval-seconds", raw=e("POLL_INTERVAL_SECONDS"), default=20.0
+            name=n("poll-interval-seconds"), raw=e("POLL_INTERVAL_SECONDS"), default=20.0
         ),
         20.0,
     )
     flags = {
-        name: _flag(c, name=name, raw=e(name.upper().replace("-", "_")))
+        name: _flag(c, name=n.flag(name), raw=e(_var(name)))
         for name in ("timeout-fails", "skip-comment", "skip-status")
     }
-    github_token = e("GITHUB_TOKEN") or _env(environ, "GITHUB_TOKEN")
-    pr_number = c.take(lambda: clean_pr_number(raw=e("PR_NUMBER")), None)
-    sha = c.take(lambda: clean_sha(raw=e("SHA")), None)
-    rollout = _load_rollout(c, e=e, backend=backend, wait_minutes=wait)
+    github_raw = e("GITHUB_TOKEN") or _env(environ, "GITHUB_TOKEN")
+    github_token = _secret(c, name=n("github-token"), raw=github_raw)
+    pr_number = c.take(lambda: clean_pr_number(raw=e("PR_NUMBER"), name=n("pr-number")), None)
+    sha = c.take(lambda: clean_sha(raw=e("SHA"), name=n("sha")), None)
+    rollout = _load_rollout(c, e=e, backend=backend, wait_minutes=wait, names=n)
     github = load_github_context(environ)
     if (
         need_github_token
-        and not github_token
+        and not github_raw.strip()
         and not (flags["skip-comment"] and flags["skip-status"])
     ):
         c.problems.append(
-            "github-token input is required to comment and set statuses "
-            "(pass github-token, or set skip-comment and skip-status)"
+            f"{n.required('github-token')} to comment and set statuses "
+            f"(pass {n('github-token')}, or set {n('skip-comment')} and {n('skip-status')})"
         )
     if (
         need_github_token
@@ -350,6 +398,15 @@ def load(environ: Mapping[str, str], *, need_github_token: bool = True) -> Setti
     )
 
 
+def _var(name: str) -> str:
+    """`model-api-key` → `MODEL_API_KEY` (the part after `EVALS_`)."""
+    return name.upper().replace("-", "_")
+
+
+def _secret(c: _Collector, *, name: str, raw: str) -> str:
+    return c.take(lambda: clean_secret(name=name, raw=raw), "")
+
+
 def _flag(c: _Collector, *, name: str, raw: str) -> bool:
     return c.take(lambda: clean_bool(name=name, raw=raw, default=False), False)
 
@@ -360,40 +417,46 @@ def _deployment_url(
     raw: str,
     url_map: Mapping[str, str] | None,
     vars_given: bool,
+    names: Names,
 ) -> str | None:
+    n = names
     if raw.strip():
-        return c.take(lambda: clean_preview_url(name="deployment-url", raw=raw), None)
+        return c.take(lambda: clean_preview_url(name=n("deployment-url"), raw=raw), None)
     if url_map is None:  # url-map itself was invalid; that problem is already reported
         return None
     if len(url_map) > 1:
+        where = "--deployment-url" if n.cli else "'deployment-url' input"
         c.problems.append(
-            "url-map has multiple entries, set 'deployment-url' input explicitly to disambiguate"
+            f"{n('url-map')} has multiple entries, set {where} explicitly to disambiguate"
         )
         return None
     if not url_map and not vars_given:
         c.problems.append(
-            "url-map must have at least one entry (or set template-vars for prompts that use "
-            "template variables instead of a preview URL)"
+            f"{n('url-map')} must have at least one entry (or set {n('template-vars')} for "
+            "prompts that use template variables instead of a preview URL)"
         )
         return None
     return next(iter(url_map.values()), None)
 
 
 def _load_rollout(
-    c: _Collector, *, e: Callable[[str], str], backend: str, wait_minutes: float
+    c: _Collector, *, e: Callable[[str], str], backend: str, wait_minutes: float, names: Names
 ) -> RolloutSettings:
+    n = names
     completion = c.take(
-        lambda: clean_json_object(name="completion-params", raw=e("COMPLETION_PARAMS")), None
+        lambda: clean_json_object(name=n("completion-params"), raw=e("COMPLETION_PARAMS")), None
     )
     timeout = c.take(
         lambda: clean_positive(
-            name="rollout-timeout-minutes", raw=e("ROLLOUT_TIMEOUT_MINUTES"), default=wait_minutes
+            name=n("rollout-timeout-minutes"),
+            raw=e("ROLLOUT_TIMEOUT_MINUTES"),
+            default=wait_minutes,
         ),
         wait_minutes,
     )
     status_mode = c.take(
         lambda: clean_choice(
-            name="rollout-status",
+            name=n("rollout-status"),
             raw=e("ROLLOUT_STATUS"),
             choices=ROLLOUT_STATUS_MODES,
             default="auto",
@@ -403,37 +466,41 @@ def _load_rollout(
     rollout_url = e("ROLLOUT_URL").strip()
     tracing_url = e("TRACING_URL").strip()
     if rollout_url:
-        rollout_url = c.take(lambda: clean_url(name="rollout-url", raw=rollout_url), "")
+        rollout_url = c.take(lambda: clean_url(name=n("rollout-url"), raw=rollout_url), "")
     if tracing_url:
-        tracing_url = c.take(lambda: clean_url(name="tracing-url", raw=tracing_url), "")
+        tracing_url = c.take(lambda: clean_url(name=n("tracing-url"), raw=tracing_url), "")
     model_base_url = e("MODEL_BASE_URL").strip()
     if model_base_url:
-        model_base_url = c.take(lambda: clean_url(name="model-base-url", raw=model_base_url), "")
+        model_base_url = c.take(lambda: clean_url(name=n("model-base-url"), raw=model_base_url), "")
     workflow_repo = e("WORKFLOW_REPO").strip()
     if workflow_repo and workflow_repo.count("/") != 1:
-        c.problems.append(f"workflow-repo must look like owner/repo (got '{workflow_repo}')")
+        c.problems.append(f"{n('workflow-repo')} must look like owner/repo (got '{workflow_repo}')")
     if backend != "evals-api" and not e("PROMPT_FILE").strip():
-        c.problems.append(f"prompt-file input is required when backend is {backend}")
+        c.problems.append(f"{n.required('prompt-file')} when backend is {backend}")
     if backend == "remote" and not e("ROLLOUT_URL").strip():
-        c.problems.append("rollout-url input is required when backend is remote")
+        c.problems.append(f"{n.required('rollout-url')} when backend is remote")
     if backend == "remote" and status_mode == "gateway" and not e("TRACING_URL").strip():
-        c.problems.append("tracing-url input is required when rollout-status is gateway")
+        c.problems.append(f"{n.required('tracing-url')} when rollout-status is gateway")
     if backend == "github-workflow" and not e("WORKFLOW").strip():
-        c.problems.append("workflow input is required when backend is github-workflow")
+        c.problems.append(f"{n.required('workflow')} when backend is github-workflow")
+    secrets = {
+        name: _secret(c, name=n(name), raw=e(_var(name)))
+        for name in ("model-api-key", "tracing-api-key", "workflow-token")
+    }
     return RolloutSettings(
         prompt_file=e("PROMPT_FILE").strip(),
         completion_params=completion,
         model_base_url=model_base_url,
-        model_api_key=e("MODEL_API_KEY").strip(),
+        model_api_key=secrets["model-api-key"],
         timeout_minutes=timeout,
         rollout_url=rollout_url,
         status_mode=status_mode,
         tracing_url=tracing_url,
-        tracing_api_key=e("TRACING_API_KEY").strip(),
+        tracing_api_key=secrets["tracing-api-key"],
         workflow_repo=workflow_repo,
         workflow=e("WORKFLOW").strip(),
         workflow_ref=e("WORKFLOW_REF").strip() or "main",
-        workflow_token=e("WORKFLOW_TOKEN").strip(),
+        workflow_token=secrets["workflow-token"],
         invocation_id=e("INVOCATION_ID").strip(),
         experiment_id=e("EXPERIMENT_ID").strip(),
         rollout_id=e("ROLLOUT_ID").strip(),

@@ -12,6 +12,7 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 
-from evals_action.cli import main  # noqa: E402  (needs the path above)
+from evals_action.cli import AS_ACTION, main  # noqa: E402  (needs the path above)
 
-main(args=["run", *sys.argv[1:]], prog_name="evals-action")
+# `obj=AS_ACTION`: messages name the action's inputs (`prompt-id`), not the CLI's options.
+main(args=["run", *sys.argv[1:]], prog_name="evals-action", obj=AS_ACTION)

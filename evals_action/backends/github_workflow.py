@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 
-from evals_action import errors, github_api, models, settings
+from evals_action import errors, github_api, http, models, settings
 from evals_action.backends import base, rollout_common, tracing
 
 log = logging.getLogger(__name__)
@@ -304,19 +304,26 @@ def created_filter(dispatched_at: float) -> str:
 
 
 def result_from_zip(data: bytes) -> Any:
-    """`rollout-result.json` from an artifact zip; `ValueError` when it is not there or not JSON."""
+    """`rollout-result.json` from an artifact zip; `ValueError` when it is not there, not JSON,
+    or over the limits of any answer (`http.MAX_BODY_BYTES` unpacked, `http.MAX_JSON_DEPTH`)."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             names = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "rollout-result.json"]
             if not names:
                 raise ValueError(f"the zip has no {rollout_common.RESULT_FILE}")
-            raw = archive.read(sorted(names, key=len)[0])
+            with archive.open(sorted(names, key=len)[0]) as member:
+                raw = member.read(http.MAX_BODY_BYTES + 1)  # a zip bomb unpacks no further
     except zipfile.BadZipFile as exc:
         raise ValueError("the artifact is not a valid zip file") from exc
+    if len(raw) > http.MAX_BODY_BYTES:
+        raise ValueError(f"{rollout_common.RESULT_FILE} is larger than 1 MiB")
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        value = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise ValueError(f"{rollout_common.RESULT_FILE} is not valid JSON") from exc
+    if http.too_deep(value):
+        raise ValueError(f"{rollout_common.RESULT_FILE} is nested too deeply")
+    return value
 
 
 def _int_id(run_id: str) -> int:

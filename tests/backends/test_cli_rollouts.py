@@ -27,7 +27,7 @@ def fake() -> Iterator[FakeGitHub]:
 
 def run_cli(*, fake: FakeGitHub, prompt_file: pathlib.Path, cwd: pathlib.Path, **extra: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALS_", "GITHUB_"))} | {
-        "EVALS_API_KEY": "unused",
+        "EVALS_API_KEY": "unused-key",
         "EVALS_PROMPT_ID": "prompt-123",
         "EVALS_BACKEND": "github-workflow",
         "EVALS_PROMPT_FILE": str(prompt_file),

@@ -146,7 +146,7 @@ def test_remote_example_through_the_cli(
 ) -> None:
     """`evals-action run --local` with backend remote: exit 0, score shown, key never printed."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALS_", "GITHUB_"))} | {
-        "EVALS_API_KEY": "unused",
+        "EVALS_API_KEY": "unused-key",
         "EVALS_PROMPT_ID": "prompt-123",
         "EVALS_BACKEND": "remote",
         "EVALS_PROMPT_FILE": str(prompt_file),

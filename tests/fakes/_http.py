@@ -58,6 +58,8 @@ class Reply:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
     delay: float = 0.0  # seconds to wait before answering (cut short when the fake stops)
     reset: bool = False  # close the socket with a TCP reset instead of answering
+    drip: float = 0.0  # send the body one byte at a time, this many seconds apart
+    drip_headers: bool = False  # with `drip`: the status line and headers too
     check: bool = True  # whether a fake that checks its answers against a schema checks this one
 
 
@@ -324,9 +326,29 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Type", content_type)
         if reply.status not in (204, 304):
             self.send_header("Content-Length", str(len(body)))
+        if reply.status in (204, 304):
+            body = b""
+        if reply.drip and reply.drip_headers:
+            self._headers_buffer.append(b"\r\n")
+            head, self._headers_buffer = b"".join(self._headers_buffer), []
+            self._drip(head + body, every=reply.drip)
+            return
         self.end_headers()
-        if body and reply.status not in (204, 304):
+        if reply.drip:
+            self._drip(body, every=reply.drip)
+        elif body:
             self.wfile.write(body)
+
+    def _drip(self, data: bytes, *, every: float) -> None:
+        """Like a stalled server: one byte, a pause, the next byte (stops with the fake)."""
+        try:
+            for i in range(len(data)):
+                self.wfile.write(data[i : i + 1])
+                self.wfile.flush()
+                if self.server.fake._stopping.wait(every):
+                    break
+        except OSError:  # the client gave up and closed the connection
+            self.close_connection = True
 
     def _reset(self) -> None:
         self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

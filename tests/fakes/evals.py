@@ -80,6 +80,8 @@ class Fault:
 
     `body` (JSON) defaults to `{"error": <reason phrase>}`; `raw_body` replaces it with bytes or
     text sent as is (say a proxy's HTML page); `delay` holds the answer to trigger read timeouts;
+    `drip` sends the body a byte at a time, `drip` seconds apart (with `drip_headers`, the status
+    line and headers too), like a stalled server that a read timeout never catches;
     `reset` closes the socket with a TCP reset and no answer; `after_create` (POST only) lets the
     run be created before the fault is answered, as when a response is lost on the way back.
     """
@@ -91,6 +93,8 @@ class Fault:
     delay: float = 0.0
     raw_body: bytes | str | None = None
     after_create: bool = False
+    drip: float = 0.0
+    drip_headers: bool = False
 
     def reply(self) -> Reply:
         headers = dict(self.headers or {})
@@ -100,7 +104,15 @@ class Fault:
             body: Any = raw
         else:
             body = self.body if self.body is not None else {"error": HTTPStatus(self.status).phrase}
-        return Reply(self.status, body, headers, delay=self.delay, reset=self.reset)
+        return Reply(
+            self.status,
+            body,
+            headers,
+            delay=self.delay,
+            reset=self.reset,
+            drip=self.drip,
+            drip_headers=self.drip_headers,
+        )
 
 
 Step = Mapping[str, Any] | Fault

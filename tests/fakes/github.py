@@ -15,7 +15,7 @@ Behaviour worth knowing:
 - Workflow runs follow a script: the n-th `GET .../actions/runs/{id}` answers step n (the last
   step repeats); listings show the current step without advancing it. A completed run uploads the
   workflow's `artifact_files` as artifact `rollout-result`; its `/zip` answers 302 to a download
-  URL on this server.
+  URL on this server (which drips the zip a byte at a time when `download_drip` is set).
 - Contract checks beyond the description: editing or deleting a comment someone else wrote.
 
 Run standalone with `python -m tests.fakes.github --port 0 [--state-file F]`; see `main`.
@@ -217,6 +217,7 @@ class FakeGitHub(FakeServer):
         self.owner, self.repo, self.token = owner, repo, token
         self.token_kind, self.user_login = token_kind, user_login
         self.api_prefix, self.spec = api_prefix, spec
+        self.download_drip = 0.0  # > 0: artifact zips are sent a byte at a time, this far apart
         self._created_at = objects.now()
         self._repos: dict[str, _Repo] = {}
         self._main = self._repo_record(f"{owner}/{repo}")
@@ -1076,7 +1077,7 @@ class FakeGitHub(FakeServer):
             "Content-Type": "application/zip",
             "Content-Disposition": f"attachment; filename={record['name']}.zip",
         }
-        return Reply(200, record["data"], headers)
+        return Reply(200, record["data"], headers, drip=self.download_drip)
 
 
 def _positive(value: str | None, default: int) -> int:

@@ -105,15 +105,16 @@ def test_bad_input_exits_2_with_one_line_per_problem_and_no_network(
     assert fake_github.requests == []
 
 
-def test_bad_input_outside_actions_is_plain_text(tmp_path: pathlib.Path) -> None:
+def test_bad_input_outside_actions_is_plain_text_naming_the_options(tmp_path: pathlib.Path) -> None:
+    """From a terminal the hints name the CLI's options, not the action's inputs."""
     env = environment(
         tmp_path, None, None, GITHUB_ACTIONS=None, EVALS_API_KEY="", EVALS_WAIT_TIMEOUT_MINUTES="-5"
     )
     result = run_cli(env, "--local")
     assert result.code == 2
     assert result.stdout.splitlines() == [
-        "error: api-key input is required",
-        "error: wait-timeout-minutes must be a positive number (got '-5')",
+        "error: --api-key is required (or set EVALS_API_KEY)",
+        "error: --wait-timeout-minutes must be a positive number (got '-5')",
     ]
 
 
@@ -154,7 +155,7 @@ def test_unreachable_api_is_a_clear_failure(tmp_path: pathlib.Path) -> None:
         tmp_path,
         None,
         None,
-        EVALS_API_KEY="k",
+        EVALS_API_KEY="evals-key-unused",
         GITHUB_EVENT_PATH=None,
         EVALS_API_BASE_URL="http://127.0.0.1:9",
         GITHUB_ACTIONS=None,

@@ -7,7 +7,7 @@ import pytest
 from evals_action import errors, settings
 
 BASE = {
-    "EVALS_API_KEY": "key-123",
+    "EVALS_API_KEY": "key-1234",
     "EVALS_PROMPT_ID": "prompt-1",
     "EVALS_URL_MAP": '{"example.com": "https://pr-1.example.dev"}',
     "EVALS_GITHUB_TOKEN": "ghs_token",
@@ -43,9 +43,9 @@ def test_secrets_are_hidden_from_repr() -> None:
     """A settings object printed by accident shows no secret."""
     s = load(EVALS_MODEL_API_KEY="model-secret", EVALS_TRACING_API_KEY="trace-secret")
     text = repr(s)
-    for secret in ("key-123", "ghs_token", "model-secret", "trace-secret"):
+    for secret in ("key-1234", "ghs_token", "model-secret", "trace-secret"):
         assert secret not in text
-    assert set(s.secrets) == {"key-123", "ghs_token", "model-secret", "trace-secret"}
+    assert set(s.secrets) == {"key-1234", "ghs_token", "model-secret", "trace-secret"}
 
 
 def test_empty_string_means_unset() -> None:
@@ -220,4 +220,34 @@ def test_invalid_template_vars_is_one_problem_not_two() -> None:
     assert problems(EVALS_URL_MAP="{}", EVALS_TEMPLATE_VARS="{bad") == (
         "template-vars must be valid JSON: Expecting property name enclosed in double quotes at "
         "line 1 column 2",
+    )
+
+
+def test_every_secret_shorter_than_eight_characters_is_refused_by_name() -> None:
+    """Masking a 1-7 character secret would garble the log; no real key is that short."""
+    too_short = "is too short to be a real key or token (at least 8 characters): check that the "
+    too_short += "secret it comes from holds the whole value"
+    assert problems(
+        EVALS_GITHUB_TOKEN="ghs_123",
+        EVALS_MODEL_API_KEY="m",
+        EVALS_TRACING_API_KEY="  trace  ",
+        EVALS_WORKFLOW_TOKEN="1234567",
+    ) == tuple(
+        f"{name} {too_short}"
+        for name in ("github-token", "model-api-key", "tracing-api-key", "workflow-token")
+    )
+    assert load(EVALS_MODEL_API_KEY="12345678").rollout.model_api_key == "12345678"
+
+
+def test_cli_names_name_the_options() -> None:
+    """From a terminal: `--prompt-id is required (or set EVALS_PROMPT_ID)`, `--url-map ...`."""
+    with pytest.raises(errors.ConfigError) as info:
+        settings.load(
+            {**BASE, "EVALS_PROMPT_ID": "", "EVALS_URL_MAP": "[]", "EVALS_SKIP_STATUS": "on"},
+            names=settings.Names(cli=True),
+        )
+    assert info.value.problems == (
+        "--prompt-id is required (or set EVALS_PROMPT_ID)",
+        "--url-map must be a JSON object",
+        "EVALS_SKIP_STATUS must be true or false (got 'on')",
     )
