@@ -28,11 +28,11 @@ from evals_action import (
     polling,
     render,
     settings,
+    text,
     workflow,
 )
 
 ACTION = "action"
-FIRST_READ_DELAYS = (1.0, 2.0)
 LOCAL = "local"
 DRY_RUN = "dry-run"
 
@@ -273,43 +273,49 @@ def _target(*, config: settings.Settings, mode: str, gh: _GitHubSide) -> models.
 
 def _start(*, backend: Any, request: models.StartRequest, deps: Deps) -> models.StartedRun:
     """The start call, retried on transient errors with the same Idempotency-Key."""
-    attempts = backend.start_attempts
-    for attempt in range(1, attempts + 1):
-        try:
-            started: models.StartedRun = backend.start(request=request)
-            return started
-        except errors.TransientAPIError as exc:
-            if attempt == attempts:
-                raise errors.APIError(
-                    f"{exc.message} (gave up after {attempt} attempts; the service may be down, "
-                    "try again later)",
-                    status=exc.status,
-                ) from exc
-            delay = polling.start_delay(attempt=attempt, retry_after=exc.retry_after)
-            deps.runner.info(f"Start failed ({exc.message}); retrying in {delay:.0f}s")
-            deps.sleep(delay)
-    raise AssertionError("unreachable")
+    policy: polling.RetryPolicy = backend.start_policy
+
+    def retrying(exc: errors.TransientAPIError, attempt: int, delay: float) -> None:
+        deps.runner.info(f"Start failed ({exc.message}); retrying in {delay:.0f}s")
+
+    try:
+        started: models.StartedRun = polling.retry_call(
+            lambda: backend.start(request=request),
+            policy=policy,
+            sleep=deps.sleep,
+            on_retry=retrying,
+        )
+    except errors.TransientAPIError as exc:
+        raise errors.APIError(
+            f"{exc.message} (gave up after {policy.attempts} attempts; the service may be down, "
+            "try again later)",
+            status=exc.status,
+        ) from exc
+    return started
 
 
 def _first_read(*, backend: Any, started: models.StartedRun, deps: Deps) -> models.Run:
     """The GET right after the start, for the title (which names the status context) and the
     links. Transient failures get two quick retries (1 s, 2 s); after that the run goes on with
     the prompt id in place of the title, and polling takes over."""
-    for attempt, delay in enumerate((*FIRST_READ_DELAYS, None), start=1):
-        try:
-            run: models.Run = backend.fetch(run_id=started.run_id)
-        except errors.TransientAPIError as exc:
-            if delay is None:
-                deps.runner.info(f"First status read failed ({exc.message}); will keep polling")
-                break
-            deps.runner.info(
-                f"First status read failed ({exc.message}); retry {attempt} in {delay:.0f}s"
-            )
-            deps.sleep(delay)
-            continue
-        except errors.APIError as exc:
-            deps.runner.info(f"First status read failed ({exc.message})")
-            break
+
+    def retrying(exc: errors.TransientAPIError, attempt: int, delay: float) -> None:
+        deps.runner.info(
+            f"First status read failed ({exc.message}); retry {attempt} in {delay:.0f}s"
+        )
+
+    try:
+        run: models.Run = polling.retry_call(
+            lambda: backend.fetch(run_id=started.run_id),
+            policy=polling.FIRST_READ,
+            sleep=deps.sleep,
+            on_retry=retrying,
+        )
+    except errors.TransientAPIError as exc:
+        deps.runner.info(f"First status read failed ({exc.message}); will keep polling")
+    except errors.APIError as exc:
+        deps.runner.info(f"First status read failed ({exc.message})")
+    else:
         return run if run.run_url else dataclasses.replace(run, run_url=started.run_url)
     return models.Run(
         run_id=started.run_id,
@@ -641,7 +647,7 @@ def _num(value: float | None) -> str:
 
 
 def _compact(data: Any) -> str:
-    return json.dumps(data, separators=(",", ":"), ensure_ascii=False) if data else ""
+    return text.compact_json(data) if data else ""
 
 
 class _SignalGuard:

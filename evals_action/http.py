@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-from evals_action import __version__, errors, transport
+from evals_action import __version__, errors, text, transport
 
 USER_AGENT = f"evals-action/{__version__}"
 # (connect, read) seconds. Every call has both, and their sum is its overall time limit.
@@ -168,13 +168,8 @@ def error_detail(response: requests.Response, *, limit: int = 300) -> str:
     if isinstance(data, dict):
         for key in ("error", "message", "detail"):
             if isinstance(data.get(key), str):
-                return one_line(data[key], limit=limit)
-    return one_line(response.text or "", limit=limit)
-
-
-def one_line(text: str, *, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
+                return text.one_line(data[key], limit=limit)
+    return text.one_line(response.text or "", limit=limit)
 
 
 def _where(url: str) -> str:

@@ -20,6 +20,10 @@ TIMED_OUT = "timed_out"
 
 TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, SUPERSEDED, TIMED_OUT})
 
+# A server that holds `GET /api/v1/runs/{id}?wait=N` until the run changes says so in this header
+# (its value: the longest wait it allows, in seconds); clients long-poll only when they see it.
+LONG_POLL_HEADER = "X-Evals-Long-Poll"
+
 
 @dataclasses.dataclass(frozen=True)
 class Metrics:

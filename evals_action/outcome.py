@@ -6,9 +6,8 @@ Pure functions over `models`; `render` and `action` consume the `Outcome`.
 from __future__ import annotations
 
 import dataclasses
-import re
 
-from evals_action import models
+from evals_action import models, text
 
 DESCRIPTION_LIMIT = 140
 CONTEXT_PREFIX = "2027/eval"
@@ -41,21 +40,13 @@ class Outcome:
 def status_context(*, title: str | None, prompt_id: str, override: str | None) -> str:
     if override:
         return override
-    slug = _slug(title or prompt_id)
+    slug = text.slug(title or prompt_id)
     return f"{CONTEXT_PREFIX}/{slug}" if slug else CONTEXT_PREFIX
 
 
-def _slug(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
-    return slug[:40].strip("-")
-
-
-def status_description(text: str) -> str:
+def status_description(wording: str) -> str:
     """One line, at most 140 characters, `...` when cut."""
-    flat = " ".join(text.split())
-    if len(flat) <= DESCRIPTION_LIMIT:
-        return flat
-    return flat[: DESCRIPTION_LIMIT - 3].rstrip() + "..."
+    return text.one_line(wording, limit=DESCRIPTION_LIMIT)
 
 
 def running(run: models.Run) -> Outcome:

@@ -20,8 +20,9 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable
+from typing import TypeVar
 
-from evals_action import errors, models
+from evals_action import errors, models, text
 from evals_action.backends import base
 
 MAX_DELAY = 60.0
@@ -62,9 +63,68 @@ def poll_delay(
 
 def start_delay(*, attempt: int, retry_after: float | None) -> float:
     """Seconds to wait before retrying the start POST after failed attempt `attempt` (1-3)."""
-    if retry_after is not None:
-        return min(retry_after, MAX_DELAY)
-    return expo_delays(base_delay=1.0, count=attempt)[-1]
+    return retry_delay(policy=START, attempt=attempt, retry_after=retry_after)
+
+
+# --- "try N times": retry policies as data, one pure delay function, one loop ----------------
+
+
+@dataclasses.dataclass(frozen=True)
+class RetryPolicy:
+    """Try up to `attempts` times; after failed try `i` wait `delays[i - 1]` seconds, or the
+    server's `Retry-After` (capped at `MAX_DELAY`) when it gave one."""
+
+    attempts: int
+    delays: tuple[float, ...]
+    # False: Retry-After replaces the scheduled delay; True: it only lengthens it.
+    retry_after_is_floor: bool = False
+
+    def __post_init__(self) -> None:
+        if self.attempts < 1 or len(self.delays) < self.attempts - 1:
+            raise ValueError(f"{self.attempts} attempts need {self.attempts - 1} delays")
+
+
+# The evals API's start POST: 1 + 3 retries, 1, 2, 4 s (contract §4).
+START = RetryPolicy(attempts=4, delays=(1.0, 2.0, 4.0))
+# A rollout service's POST /init: 3 tries, as Eval Protocol's client does.
+INIT = RetryPolicy(attempts=3, delays=(1.0, 2.0))
+# The GET right after the start: two quick retries, then polling takes over.
+FIRST_READ = RetryPolicy(attempts=3, delays=(1.0, 2.0))
+# Finding the dispatched workflow run `rollout:<id>`: GitHub lists it a few seconds late.
+FIND_RUN = RetryPolicy(attempts=6, delays=(1.0, 2.0, 4.0, 8.0, 16.0), retry_after_is_floor=True)
+
+T = TypeVar("T")
+
+
+def retry_delay(*, policy: RetryPolicy, attempt: int, retry_after: float | None) -> float:
+    """Seconds to wait after failed try `attempt` (1-based)."""
+    scheduled = min(policy.delays[attempt - 1], MAX_DELAY)
+    if retry_after is None:
+        return scheduled
+    told = max(0.0, min(retry_after, MAX_DELAY))
+    return max(told, scheduled) if policy.retry_after_is_floor else told
+
+
+def retry_call(
+    call: Callable[[], T],
+    *,
+    policy: RetryPolicy,
+    sleep: Callable[[float], None],
+    on_retry: Callable[[errors.TransientAPIError, int, float], None] = lambda exc, n, d: None,
+) -> T:
+    """`call()`, tried again after each `errors.TransientAPIError` until `policy.attempts` tries
+    have failed; then the last error is raised. Other errors are raised at once. `on_retry`
+    hears (error, failed try, delay) before each wait; `sleep` may raise to stop early."""
+    for attempt in range(1, policy.attempts + 1):
+        try:
+            return call()
+        except errors.TransientAPIError as exc:
+            if attempt == policy.attempts:
+                raise
+            delay = retry_delay(policy=policy, attempt=attempt, retry_after=exc.retry_after)
+            on_retry(exc, attempt, delay)
+            sleep(delay)
+    raise AssertionError("unreachable: RetryPolicy has at least one attempt")
 
 
 def needs_grace(run: models.Run) -> bool:
@@ -157,12 +217,6 @@ class Poller:
             quick_return = long_poll and run.status == before and self.clock() - asked_at < 1
 
     def _report(self, *, run: models.Run, delay: float, long_poll: bool) -> None:
-        elapsed = format_duration(self.clock() - self.started_at)
+        elapsed = text.duration(self.clock() - self.started_at)
         nxt = "long poll" if long_poll else f"next check in {delay:.1f}s"
         self.progress(f"[{elapsed}] status={run.status}, {nxt}")
-
-
-def format_duration(seconds: float) -> str:
-    seconds = max(0, int(seconds))
-    minutes, secs = divmod(seconds, 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

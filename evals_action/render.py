@@ -14,7 +14,7 @@ import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from evals_action import models, outcome
+from evals_action import models, outcome, text
 
 BODY_LIMIT = 65_536
 VALUE_LIMIT = 80
@@ -81,7 +81,7 @@ def build_view(
         marker=marker(prompt_id),
         title=run.prompt_title or prompt_id,
         heading=result.heading,
-        reason=literal(_cut(result.reason, REASON_LIMIT)) if result.reason else None,
+        reason=literal(text.one_line(result.reason, limit=REASON_LIMIT)) if result.reason else None,
         completed=completed,
         metrics=metric_cells(
             report.metrics if report else None, baseline.metrics if baseline else None
@@ -92,7 +92,8 @@ def build_view(
         grade=report.grade if completed and report and report.grade else None,
         prompt_text=run.prompt_text if completed and run.prompt_text else None,
         template_vars=[
-            (k, _cut(_as_text(v), VALUE_LIMIT)) for k, v in (template_vars or {}).items()
+            (k, text.one_line(_as_text(v), limit=VALUE_LIMIT))
+            for k, v in (template_vars or {}).items()
         ],
         url_map=[(host, _host(url)) for host, url in url_map.items()],
         sha7=sha[:7] if sha else None,
@@ -111,7 +112,7 @@ def metric_cells(
     base = baseline or models.Metrics()
     cells: list[MetricCell] = []
     if metrics.time or metrics.time_seconds is not None:
-        shown = metrics.time or _duration(metrics.time_seconds or 0)
+        shown = metrics.time or text.duration(metrics.time_seconds or 0)
         cells.append(
             MetricCell(
                 "Time", shown, _delta(metrics.time_seconds, base.time_seconds, _signed_duration)
@@ -151,13 +152,7 @@ def _delta(value: float | None, base: float | None, fmt: Any) -> str | None:
 
 def _signed_duration(diff: float) -> str:
     sign = "+" if diff > 0 else "-"
-    return f"{sign}{_duration(abs(diff))}"
-
-
-def _duration(seconds: float) -> str:
-    total = int(round(seconds))
-    minutes, secs = divmod(total, 60)
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+    return f"{sign}{text.duration(abs(diff))}"
 
 
 def _signed_money(diff: float) -> str:
@@ -179,11 +174,6 @@ def _as_text(value: Any) -> str:
     import json
 
     return json.dumps(value, separators=(",", ":"))
-
-
-def _cut(text: str, limit: int) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 
 def _host(url: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from evals_action import models
+
+if TYPE_CHECKING:
+    from evals_action import polling
 
 
 class Backend(Protocol):
@@ -36,8 +39,8 @@ class Backend(Protocol):
         ...
 
     @property
-    def start_attempts(self) -> int:
-        """How many times `start` is tried on transient errors (evals API: 1 + 3 retries;
+    def start_policy(self) -> polling.RetryPolicy:
+        """How `start` is retried on transient errors (evals API: 1 + 3 retries;
         a rollout service's `/init`: 3 tries, as Eval Protocol's client does)."""
         ...
 

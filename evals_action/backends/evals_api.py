@@ -12,14 +12,12 @@ from typing import Any
 
 import requests
 
-from evals_action import errors, http, models
+from evals_action import errors, http, models, polling, text
 
 LOG = logging.getLogger(__name__)
-LONG_POLL_HEADER = "X-Evals-Long-Poll"
 DOCUMENTED_STATUSES = frozenset(
     {models.PENDING, models.RUNNING, models.COMPLETED, models.FAILED, models.SUPERSEDED}
 )
-START_ATTEMPTS = 4  # contract §4: the POST is retried up to 3 times
 BASELINE_PAGE_SIZE = 20
 BASELINE_MAX_PAGES = 5
 
@@ -42,8 +40,8 @@ class EvalsApiBackend:
         self._long_poll_max = 0.0
 
     @property
-    def start_attempts(self) -> int:
-        return START_ATTEMPTS
+    def start_policy(self) -> polling.RetryPolicy:
+        return polling.START  # contract §4: the POST is retried up to 3 times
 
     @property
     def supports_long_poll(self) -> bool:
@@ -64,12 +62,12 @@ class EvalsApiBackend:
         if not isinstance(data, dict):
             raise errors.FatalAPIError("start response is not a JSON object")
         for key in ("runId", "runUrl"):
-            if not _text(data.get(key)):
+            if not text.nonempty(data.get(key)):
                 raise errors.FatalAPIError(f"start response missing {key}")
         return models.StartedRun(
             run_id=str(data["runId"]),
             run_url=str(data["runUrl"]),
-            status_url=_text(data.get("statusUrl")) or self.run_url(str(data["runId"])),
+            status_url=text.nonempty(data.get("statusUrl")) or self.run_url(str(data["runId"])),
         )
 
     def describe(self, *, request: models.StartRequest) -> models.RequestPreview:
@@ -100,7 +98,7 @@ class EvalsApiBackend:
             params=params,
             timeout=timeout,
         )
-        self._long_poll_max = _seconds(response.headers.get(LONG_POLL_HEADER))
+        self._long_poll_max = _seconds(response.headers.get(models.LONG_POLL_HEADER))
         data = http.json_body(response, what="read eval run")
         if not isinstance(data, dict):
             raise errors.ClientAPIError("read eval run: the body is not a JSON object")
@@ -160,17 +158,17 @@ def start_body(request: models.StartRequest) -> dict[str, Any]:
 
 def parse_run(data: Mapping[str, Any], *, fallback_id: str = "") -> models.Run:
     prompt = _object(data.get("prompt"))
-    status = _text(data.get("status")) or models.PENDING
+    status = text.nonempty(data.get("status")) or models.PENDING
     if status not in DOCUMENTED_STATUSES:  # contract §3: any other value is "still running"
         status = models.RUNNING
     return models.Run(
-        run_id=_text(data.get("runId")) or fallback_id,
+        run_id=text.nonempty(data.get("runId")) or fallback_id,
         status=status,
-        run_url=_text(data.get("runUrl")) or "",
-        status_url=_text(data.get("statusUrl")) or "",
-        failure_reason=_text(data.get("failureReason")),
-        prompt_title=_text(prompt.get("title")),
-        prompt_text=_text(prompt.get("text")),
+        run_url=text.nonempty(data.get("runUrl")) or "",
+        status_url=text.nonempty(data.get("statusUrl")) or "",
+        failure_reason=text.nonempty(data.get("failureReason")),
+        prompt_title=text.nonempty(prompt.get("title")),
+        prompt_text=text.nonempty(prompt.get("text")),
         report=parse_report(data.get("report")),
     )
 
@@ -180,15 +178,15 @@ def parse_report(data: Any) -> models.Report | None:
         return None
     summary = _object(data.get("summary"))
     return models.Report(
-        slug=_text(data.get("slug")),
-        url=_text(data.get("url")),
+        slug=text.nonempty(data.get("slug")),
+        url=text.nonempty(data.get("url")),
         score=_number(data.get("score")),
-        grade=_text(data.get("grade")),
-        outcome=_text(data.get("outcome")),
-        null_notice=_text(data.get("nullNotice")),
-        key_finding=_text(data.get("keyFinding")),
-        what_didnt=_text(summary.get("whatDidnt")),
-        verdict=_text(data.get("verdict")),
+        grade=text.nonempty(data.get("grade")),
+        outcome=text.nonempty(data.get("outcome")),
+        null_notice=text.nonempty(data.get("nullNotice")),
+        key_finding=text.nonempty(data.get("keyFinding")),
+        what_didnt=text.nonempty(summary.get("whatDidnt")),
+        verdict=text.nonempty(data.get("verdict")),
         metrics=parse_metrics(data.get("metrics")),
         raw=dict(data),
     )
@@ -198,9 +196,9 @@ def parse_metrics(data: Any) -> models.Metrics | None:
     if not isinstance(data, dict):
         return None
     metrics = models.Metrics(
-        time=_text(data.get("time")),
+        time=text.nonempty(data.get("time")),
         time_seconds=_number(data.get("timeSeconds")),
-        cost=_text(data.get("cost")),
+        cost=text.nonempty(data.get("cost")),
         cost_usd=_number(data.get("costUsd")),
         errors=_int(data.get("errors")),
         interruptions=_int(data.get("interruptions")),
@@ -209,7 +207,7 @@ def parse_metrics(data: Any) -> models.Metrics | None:
 
 
 def _baseline_candidate(item: Any, *, current_run_id: str) -> models.Report | None:
-    if not isinstance(item, dict) or _text(item.get("runId")) == current_run_id:
+    if not isinstance(item, dict) or text.nonempty(item.get("runId")) == current_run_id:
         return None
     report = parse_report(item.get("report"))
     if report is None or report.outcome != "succeeded" or report.metrics is None:
@@ -219,14 +217,6 @@ def _baseline_candidate(item: Any, *, current_run_id: str) -> models.Report | No
 
 def _object(value: Any) -> Mapping[str, Any]:
     return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str | None:
-    if isinstance(value, str) and value.strip():
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return None
 
 
 def _number(value: Any) -> float | None:

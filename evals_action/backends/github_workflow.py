@@ -20,14 +20,12 @@ from typing import Any
 
 import requests
 
-from evals_action import errors, github_api, http, models, settings
+from evals_action import errors, github_api, http, models, polling, settings
 from evals_action.backends import base, rollout_common, tracing
 
 log = logging.getLogger(__name__)
 
 # Waits between looks for the dispatched run; the first look is immediate.
-FIND_DELAYS = (1.0, 2.0, 4.0, 8.0, 16.0)
-MAX_RETRY_AFTER = 60.0
 # Runs created this long before our dispatch still match (clock skew between us and GitHub).
 CREATED_SLACK_SECONDS = 120
 COMPLETED_CONCLUSIONS = frozenset({"success", "neutral"})
@@ -73,8 +71,8 @@ class GithubWorkflowBackend:
         self._results: dict[str, dict[str, Any] | None] = {}
 
     @property
-    def start_attempts(self) -> int:
-        return 4
+    def start_policy(self) -> polling.RetryPolicy:
+        return polling.START
 
     @property
     def supports_long_poll(self) -> bool:
@@ -148,27 +146,19 @@ class GithubWorkflowBackend:
         self._dispatched_at = when
 
     def _find_run(self) -> github_api.WorkflowRun | None:
-        """Look now, then after 1, 2, 4, 8, 16 s (or Retry-After); stop at the first match."""
-        last_error: errors.TransientAPIError | None = None
-        waits = (0.0, *FIND_DELAYS)
-        extra = 0.0
-        for wait in waits:
-            pause = max(wait, extra)
-            if pause > 0:
-                self._sleep(pause)
-            extra = 0.0
-            try:
-                found = self._match()
-            except errors.TransientAPIError as exc:
-                last_error = exc
-                extra = min(exc.retry_after or 0.0, MAX_RETRY_AFTER)
-                continue
-            last_error = None
-            if found is not None:
-                return found
-        if last_error is not None:
-            raise last_error
-        return None
+        """Look now, then after 1, 2, 4, 8, 16 s (longer when GitHub says Retry-After); stop at
+        the first match. None when it never appeared; GitHub's last error when listing failed."""
+
+        def look() -> github_api.WorkflowRun:
+            found = self._match()
+            if found is None:
+                raise _NotListedYet(f"no workflow run named {self.run_name} yet")
+            return found
+
+        try:
+            return polling.retry_call(look, policy=polling.FIND_RUN, sleep=self._sleep)
+        except _NotListedYet:
+            return None
 
     def _match(self) -> github_api.WorkflowRun | None:
         for run in self.actions.workflow_runs(
@@ -370,3 +360,7 @@ def create(
         server_url=settings.github.server_url,
         sleep=sleep,
     )
+
+
+class _NotListedYet(errors.TransientAPIError):
+    """The dispatched run is not in GitHub's listing yet: look again, on the same schedule."""

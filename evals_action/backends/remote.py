@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from evals_action import errors, github_api, http, models, settings
+from evals_action import errors, github_api, http, models, polling, settings
 from evals_action.backends import base, rollout_common, tracing
 from evals_action.backends.rollout_common import RolloutState
 
@@ -291,7 +291,6 @@ class RemoteRolloutClient:
 
 # Eval Protocol's client tries `/init` three times (5xx, resets, timeouts; 429 too, honouring
 # Retry-After, where the reference gives up: a 429 says "later", not "never").
-INIT_TRIES = 3
 
 
 class RemoteBackend:
@@ -314,8 +313,8 @@ class RemoteBackend:
         self._text: str | None = rollout_common.prompt_text(prompt.messages)
 
     @property
-    def start_attempts(self) -> int:
-        return INIT_TRIES
+    def start_policy(self) -> polling.RetryPolicy:
+        return polling.INIT
 
     @property
     def supports_long_poll(self) -> bool:

@@ -19,7 +19,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from evals_action import errors, models, settings
+from evals_action import errors, models, settings, text
 from evals_action.backends import evals_api, tracing
 
 # Eval Protocol `Status` codes (AIP-193 / gRPC codes plus its own 100-103).
@@ -175,10 +175,7 @@ def target_messages(
     return [_map_content(dict(message), apply) for message in messages]
 
 
-_TEMPLATE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
-
-
-def fill_template(text: str, args: Mapping[str, Any]) -> str:
+def fill_template(template: str, args: Mapping[str, Any]) -> str:
     """`{{name}}` (spaces allowed inside the braces) → the var's value; unknown names stay."""
 
     def value(match: re.Match[str]) -> str:
@@ -188,7 +185,7 @@ def fill_template(text: str, args: Mapping[str, Any]) -> str:
         found = args[name]
         return found if isinstance(found, str) else json.dumps(found)
 
-    return _TEMPLATE.sub(value, text)
+    return text.TEMPLATE_VAR.sub(value, template)
 
 
 def replace_hosts(text: str, url_map: Mapping[str, str]) -> str:

@@ -38,6 +38,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
+from evals_action import models
 from evals_action.backends import rollout_common
 from evals_action.server import (
     config,
@@ -53,7 +54,6 @@ from evals_action.server import (
 
 log = logging.getLogger("evals_action.server")
 
-LONG_POLL_HEADER = "X-Evals-Long-Poll"
 MAX_LIST_LIMIT = 100
 MAX_SQL_INTEGER = openapi.MAX_SQL_INTEGER  # offsets and PR numbers stay within SQLite's range
 Handler = Callable[[Request], Awaitable[Response]]
@@ -347,7 +347,7 @@ async def get_run(request: Request, server: Server) -> Response:
         return error(f"Run not found: {run_id}", status=404)
     if wait > 0 and run.in_flight:
         run = await _wait_for_change(server=server, run=run, seconds=wait)
-    headers = {LONG_POLL_HEADER: f"{server.settings.long_poll_max_seconds:g}"}
+    headers = {models.LONG_POLL_HEADER: f"{server.settings.long_poll_max_seconds:g}"}
     return guards.JSON(run_json(run=run, public_url=server.public_url), headers=headers)
 
 

@@ -45,7 +45,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evals_action import errors
+from evals_action import errors, text
 from evals_action.server import egress
 
 if sys.version_info >= (3, 11):
@@ -53,7 +53,6 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10 only
     import tomli as tomllib
 
-PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 CHECK_TYPES = ("contains", "regex", "json_equals", "http", "llm_judge")
 TARGETS = ("remote", "github-workflow")
 
@@ -220,9 +219,9 @@ def parse(*, raw: Mapping[str, Any], environ: Mapping[str, str]) -> ServerConfig
     )
 
 
-def placeholders(*, text: str) -> set[str]:
+def placeholders(*, template: str) -> set[str]:
     """The `{{name}}` template variables a text uses."""
-    return {m.group(1) for m in PLACEHOLDER.finditer(text)}
+    return {m.group(1) for m in text.TEMPLATE_VAR.finditer(template)}
 
 
 def _table(raw: Mapping[str, Any], key: str, problems: list[str]) -> Mapping[str, Any]:
@@ -274,7 +273,7 @@ def _prompt(
         _check(c, f"{where}.checks[{i}]", problems) for i, c in enumerate(item.get("checks", []))
     ]
     checks = tuple(c for c in parsed if c is not None)
-    used = set().union(*(placeholders(text=str(m.get("content", ""))) for m in messages))
+    used = set().union(*(placeholders(template=str(m.get("content", ""))) for m in messages))
     used |= set().union(*(_check_placeholders(c) for c in checks))
     undeclared = sorted(used - set(declared))
     if undeclared:
@@ -404,7 +403,7 @@ def _check_placeholders(check: Check) -> set[str]:
         repr(check.expected),
         repr(check.json_contains),
     )
-    return set().union(*(placeholders(text=t) for t in texts))
+    return set().union(*(placeholders(template=t) for t in texts))
 
 
 def _secret(env: Any, environ: Mapping[str, str]) -> str | None:

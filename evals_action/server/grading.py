@@ -24,6 +24,7 @@ from typing import Any
 
 import requests
 
+from evals_action import text
 from evals_action.backends import rollout_common
 from evals_action.server import config, egress
 
@@ -137,19 +138,13 @@ def metrics(*, finished: Finished) -> dict[str, Any]:
         seconds = max(0.0, finished.finished_at - finished.started_at)
     cost = _number(reported.get("costUsd"))
     return {
-        "time": format_duration(seconds=seconds),
+        "time": text.duration(seconds),
         "timeSeconds": round(seconds, 1),
         "cost": None if cost is None else f"${cost:.2f}",
         "costUsd": cost,
         "errors": int(_number(reported.get("errors")) or 0),
         "interruptions": int(_number(reported.get("interruptions")) or 0),
     }
-
-
-def format_duration(*, seconds: float) -> str:
-    whole = round(seconds)
-    minutes, rest = divmod(whole, 60)
-    return f"{minutes}m {rest}s" if minutes else f"{rest}s"
 
 
 def run_check(

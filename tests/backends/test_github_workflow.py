@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from evals_action import errors, github_api, models, settings
+from evals_action import errors, github_api, models, polling, settings
 from evals_action.backends import github_workflow
 from tests.fakes.github import FakeGitHub
 
@@ -305,7 +305,7 @@ def test_primary_rate_limit_waits_for_the_reset(
     h = harness()
     h.start()
     assert len(h.sleeps) == 1
-    assert h.sleeps[0] == github_workflow.MAX_RETRY_AFTER
+    assert h.sleeps[0] == polling.MAX_DELAY
 
 
 def test_transient_finder_errors_surface_and_a_retried_start_does_not_redispatch(

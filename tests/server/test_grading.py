@@ -206,7 +206,7 @@ def test_no_checks_takes_score_and_outcome_from_the_result() -> None:
 def test_metrics_use_the_results_numbers_else_wall_time() -> None:
     settings = _prompt()
     assert _grade(settings)["metrics"] == {
-        "time": "2m 14s",
+        "time": "2m14s",
         "timeSeconds": 134.4,
         "cost": None,
         "costUsd": None,
@@ -218,7 +218,7 @@ def test_metrics_use_the_results_numbers_else_wall_time() -> None:
         result={"metrics": {"timeSeconds": 61, "costUsd": 0.126, "errors": 2, "interruptions": 1}},
     )
     assert reported["metrics"] == {
-        "time": "1m 1s",
+        "time": "1m01s",
         "timeSeconds": 61,
         "cost": "$0.13",
         "costUsd": 0.126,

@@ -100,7 +100,7 @@ def test_every_field_the_action_client_reads_or_sends_is_declared(server: Runnin
     } <= keys  # the scan sees the client
     not_fields = {"Authorization", "error", "message", "detail"}  # auth scheme, error body
     assert sorted(keys - not_fields - declared) == []
-    assert evals_api.LONG_POLL_HEADER in declared
+    assert models.LONG_POLL_HEADER in declared
     assert "Idempotency-Key" in declared
 
 
