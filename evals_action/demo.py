@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evals_action import errors
+from evals_action import server as server_package
 
 if TYPE_CHECKING:
     from evals_action.server import config as server_config
@@ -55,9 +56,11 @@ def run(*, options: Options, echo: Callable[[str], None]) -> int:
         from evals_action.examples import agent, preview_site
         from evals_action.server import app, keys, serving, store
     except ImportError as exc:
-        raise errors.EvalsActionError(
-            f"the demo needs the server extra ({exc.name} is missing): "
-            "pip install 'evals-action[server]'"
+        raise errors.ConfigError(
+            [
+                f"the demo needs the server extra ({exc.name} is missing): "
+                + server_package.INSTALL_EXTRA
+            ]
         ) from exc
     with tempfile.TemporaryDirectory(prefix="evals-demo-") as tmp:
         database = Path(tmp) / "evals.sqlite3"
