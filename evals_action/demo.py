@@ -34,6 +34,9 @@ PROMPT_ID = "create-project"
 PRODUCTION_HOST = "app.example.com"
 PROJECT_NAME = "demo"
 DEMO_SHA = "d" * 40
+KEEP_RUNNING_HINT = (
+    "the servers stop now; to browse the dashboard afterwards: evals-action demo --keep-running"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,10 +97,11 @@ def run(*, options: Options, echo: Callable[[str], None]) -> int:
                     ),
                     timeout=options.timeout,
                 )
-                echo(f"\nexit code {code} · dashboard {server.url}/")
                 if options.keep_running:
-                    echo("Servers stay up; press Ctrl-C to stop.")
+                    echo(f"\nexit code {code} · dashboard {server.url}/ · press Ctrl-C to stop")
                     _wait_for_interrupt()
+                else:  # the dashboard stops with the demo: say how to keep it
+                    echo(f"\nexit code {code} · {KEEP_RUNNING_HINT}")
     return code
 
 
