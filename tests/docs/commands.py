@@ -99,6 +99,11 @@ def _in_text(source: str, text: str, line: int) -> list[InstallCommand]:
     return found
 
 
+def _fenced_lines(blocks: list[docs_workflows.CodeBlock]) -> set[int]:
+    """The line numbers of the blocks, their fences included."""
+    return {block.line + n for block in blocks for n in range(block.text.count("\n") + 2)}
+
+
 def install_commands(*, root: pathlib.Path = ROOT) -> list[InstallCommand]:
     """Every ``pip install`` in README.md and docs/ (not docs/dev/), in order."""
     found: list[InstallCommand] = []
@@ -107,30 +112,34 @@ def install_commands(*, root: pathlib.Path = ROOT) -> list[InstallCommand]:
         for block in blocks:
             if block.language in SHELL_LANGUAGES:
                 found += _in_text(block.source, block.text, block.line + 1)
-        prose = path.read_text(encoding="utf-8").splitlines()
-        fenced = {block.line + n for block in blocks for n in range(block.text.count("\n") + 2)}
-        for number, line in enumerate(prose, start=1):
-            if number in fenced:
-                continue
-            for span in _INLINE_CODE.findall(line):
-                found += _in_text(str(path.relative_to(root)), span, number)
+        fenced = _fenced_lines(blocks)
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            if number not in fenced:
+                for span in _INLINE_CODE.findall(line):
+                    found += _in_text(str(path.relative_to(root)), span, number)
     return found
 
 
 def section_script(path: pathlib.Path, *, heading: str) -> str:
     """The shell code blocks between ``heading`` and the next heading of its level or above."""
-    text = path.read_text(encoding="utf-8")
+    blocks = docs_workflows.code_blocks(path)
+    fenced = _fenced_lines(blocks)
     level = len(heading) - len(heading.lstrip("#"))
-    start = text.index(f"\n{heading}\n")
-    after = re.compile(rf"^#{{1,{level}}} ", re.M).search(text, start + len(heading) + 2)
-    section = text[start : after.start() if after else len(text)]
-    first = text.count("\n", 0, start) + 1
-    blocks = [
-        block
-        for block in docs_workflows.code_blocks(path)
-        if block.language in SHELL_LANGUAGES and first <= block.line < first + section.count("\n")
-    ]
-    return "".join(block.text for block in blocks)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    first = lines.index(heading) + 1
+    end = next(
+        (
+            number
+            for number, line in enumerate(lines, start=1)
+            if number > first and number not in fenced and re.match(rf"#{{1,{level}}} ", line)
+        ),
+        len(lines) + 1,
+    )
+    return "".join(
+        block.text
+        for block in blocks
+        if block.language in SHELL_LANGUAGES and first < block.line < end
+    )
 
 
 def quote(args: tuple[str, ...]) -> str:
