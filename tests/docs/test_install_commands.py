@@ -77,10 +77,20 @@ def test_every_documented_install_command_works_from_a_clone(
         )
 
 
-def test_serve_without_the_server_extra_is_one_line_and_exit_2(
-    install: Callable[[tuple[str, ...]], Installed], tmp_path: pathlib.Path
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (["serve"], "evals-action serve needs the server extra (starlette is not installed)"),
+        (["demo"], "the demo needs the server extra (starlette is missing)"),
+    ],
+)
+def test_without_the_server_extra_the_server_commands_say_how_to_get_it(
+    install: Callable[[tuple[str, ...]], Installed],
+    tmp_path: pathlib.Path,
+    command: list[str],
+    message: str,
 ) -> None:
-    """In a venv with only `pip install .` (no starlette, no uvicorn): how to get the extra."""
+    """In a venv with only `pip install .` (no starlette, no uvicorn): one line, exit 2."""
     installed = install((".",))
     assert installed.returncode == 0, installed.output
     missing = subprocess.run(
@@ -88,7 +98,7 @@ def test_serve_without_the_server_extra_is_one_line_and_exit_2(
     )
     assert missing.returncode == 1, "this venv must not have starlette"
     done = subprocess.run(
-        [installed.bin("evals-action"), "serve"],
+        [installed.bin("evals-action"), *command],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -97,7 +107,6 @@ def test_serve_without_the_server_extra_is_one_line_and_exit_2(
     )
     assert done.returncode == 2
     assert done.stderr == (
-        "Error: evals-action serve needs the server extra (starlette is not installed): "
-        "from a clone of evals-action, run: pip install '.[server]'\n"
+        f"Error: {message}: from a clone of evals-action, run: pip install '.[server]'\n"
     )
     assert list(tmp_path.iterdir()) == []
