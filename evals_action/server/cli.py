@@ -33,7 +33,7 @@ def check_startup(*, database: Path, serving: bool) -> None:
     """What start-up needs, checked before anything is created; else one line and exit 2.
 
     The `server` extra (for `serve` itself, not for `keys`), the database's folder, and that an
-    existing database file is SQLite: without these checks each was a traceback.
+    existing database file is SQLite; otherwise each would end in a traceback from deep inside.
     """
     if serving:
         for module in ("starlette", "uvicorn"):
