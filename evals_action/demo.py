@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from evals_action import errors
+from evals_action import server as server_package
 
 if TYPE_CHECKING:
     from evals_action.server import config as server_config
@@ -33,6 +34,9 @@ PROMPT_ID = "create-project"
 PRODUCTION_HOST = "app.example.com"
 PROJECT_NAME = "demo"
 DEMO_SHA = "d" * 40
+KEEP_RUNNING_HINT = (
+    "the servers stop now; to browse the dashboard afterwards: evals-action demo --keep-running"
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,9 +59,11 @@ def run(*, options: Options, echo: Callable[[str], None]) -> int:
         from evals_action.examples import agent, preview_site
         from evals_action.server import app, keys, serving, store
     except ImportError as exc:
-        raise errors.EvalsActionError(
-            f"the demo needs the server extra ({exc.name} is missing): "
-            "pip install 'evals-action[server]'"
+        raise errors.ConfigError(
+            [
+                f"the demo needs the server extra ({exc.name} is missing): "
+                + server_package.INSTALL_EXTRA
+            ]
         ) from exc
     with tempfile.TemporaryDirectory(prefix="evals-demo-") as tmp:
         database = Path(tmp) / "evals.sqlite3"
@@ -91,10 +97,11 @@ def run(*, options: Options, echo: Callable[[str], None]) -> int:
                     ),
                     timeout=options.timeout,
                 )
-                echo(f"\nexit code {code} · dashboard {server.url}/")
                 if options.keep_running:
-                    echo("Servers stay up; press Ctrl-C to stop.")
+                    echo(f"\nexit code {code} · dashboard {server.url}/ · press Ctrl-C to stop")
                     _wait_for_interrupt()
+                else:  # the dashboard stops with the demo: say how to keep it
+                    echo(f"\nexit code {code} · {KEEP_RUNNING_HINT}")
     return code
 
 

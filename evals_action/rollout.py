@@ -1,7 +1,8 @@
 """Helpers for agent authors: report a rollout's status the way Eval Protocol's gateway reads it.
 
-Only the standard library and `requests`: an agent can `pip install evals-action` and import this
-module without click, PyGithub or jinja2 (`rollout-contracts.md`, For agent authors).
+Only the standard library and `requests`: an agent can install evals-action (from a clone:
+`pip install .`) and import this module without click, PyGithub or jinja2
+(`rollout-contracts.md`, For agent authors).
 
     import logging
     from evals_action import rollout

@@ -9,6 +9,7 @@ through `rollout_common.redact`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
@@ -31,6 +32,15 @@ LOGS_PARAMS = {"limit": 100, "hours_back": 24, "program": "eval_protocol"}
 BODY_SNIPPET = 300
 
 
+@dataclasses.dataclass(frozen=True)
+class SettingNames:
+    """What the user calls the client's settings, for the hints in errors (the action's inputs)."""
+
+    url: str = "rollout-url"
+    tracing_url: str = "tracing-url"
+    status_mode: str = "rollout-status"
+
+
 class RemoteRolloutClient:
     """One rollout service (and optionally its tracing gateway)."""
 
@@ -44,6 +54,7 @@ class RemoteRolloutClient:
         tracing_api_key: str | None = None,
         timeout: tuple[float, float] = http.DEFAULT_TIMEOUT,
         warn: Callable[[str], None] | None = None,
+        names: SettingNames = SettingNames(),  # noqa: B008 - frozen, so one shared default is safe
     ) -> None:
         if status_mode not in STATUS_MODES:
             raise ValueError(f"status_mode must be one of {', '.join(STATUS_MODES)}")
@@ -57,6 +68,7 @@ class RemoteRolloutClient:
         self._secrets: list[str] = [self._tracing_key] if self._tracing_key else []
         self._status_path = "/v1/status"
         self._logs_path = "/logs"
+        self._names = names
 
     # --- links ------------------------------------------------------------------------------
 
@@ -90,8 +102,8 @@ class RemoteRolloutClient:
             ) from None  # the cause holds the prepared request, api_key included
         except requests.RequestException as exc:
             raise errors.TransientAPIError(
-                f"{what}: could not reach {url} ({http.reason(exc)}); check rollout-url and that "
-                "the service is up"
+                f"{what}: could not reach {url} ({http.reason(exc)}); check {self._names.url} "
+                "and that the service is up"
             ) from None
         status = response.status_code
         if 200 <= status < 300:
@@ -152,10 +164,11 @@ class RemoteRolloutClient:
         if self._mode == "auto" and self._tracing:
             self._mode = "gateway"
             return self._gateway_status(rollout_id)
+        names = self._names
         hint = (
-            "set tracing-url to read completion from a tracing gateway"
+            f"set {names.tracing_url} to read completion from a tracing gateway"
             if self._mode == "auto"
-            else "use rollout-status: auto or gateway with a tracing-url"
+            else f"use {names.status_mode} auto or gateway with a {names.tracing_url}"
         )
         raise errors.FatalAPIError(
             f"the rollout service has no GET /status (HTTP 404 from {self._base}/status); {hint}",
@@ -261,7 +274,8 @@ class RemoteRolloutClient:
             return data
         assert last is not None
         raise errors.FatalAPIError(
-            f"{what}: HTTP 404 from {self._tracing}{paths[0]} and {paths[1]} (check tracing-url)",
+            f"{what}: HTTP 404 from {self._tracing}{paths[0]} and {paths[1]} "
+            f"(check {self._names.tracing_url})",
             status=404,
         )
 

@@ -12,3 +12,6 @@ The action's path imports only `server/cli.py` (click only) to register the comm
 rest needs the `server` extra (Starlette and uvicorn). Importing `evals_action.server` itself
 is free.
 """
+
+# How to get the `server` extra, for the messages that need it: the package is not on PyPI.
+INSTALL_EXTRA = "from a clone of evals-action, run: pip install '.[server]'"

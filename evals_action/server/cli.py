@@ -8,21 +8,63 @@ leave with one line and exit code 2 (configuration) or 1 (anything else), never 
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 from typing import Any
 
 import click
 
+from evals_action import server
+
 DEFAULT_DATABASE = "evals-server.sqlite3"
 DEFAULT_CONFIG = "prompts.toml"
 OPTION: dict[str, Any] = {"show_default": True, "show_envvar": True}
+SQLITE_HEADER = b"SQLite format 3\x00"  # the first 16 bytes of every SQLite database file
 
 
 class _ConfigFailed(click.ClickException):
     """A configuration error: one line, exit code 2."""
 
     exit_code = 2
+
+
+def check_startup(*, database: Path, serving: bool) -> None:
+    """What start-up needs, checked before anything is created; else one line and exit 2.
+
+    The `server` extra (for `serve` itself, not for `keys`), the database's folder, and that an
+    existing database file is SQLite; otherwise each would end in a traceback from deep inside.
+    """
+    if serving:
+        for module in ("starlette", "uvicorn"):
+            try:
+                importlib.import_module(module)
+            except ImportError:
+                raise _ConfigFailed(
+                    f"evals-action serve needs the server extra ({module} is not installed): "
+                    f"{server.INSTALL_EXTRA}"
+                ) from None
+    where = f"--database {database} (EVALS_SERVER_DATABASE)"
+    folder = database.parent
+    if not folder.is_dir():
+        raise _ConfigFailed(
+            f"{where}: the folder {folder} does not exist; create it (mkdir -p {folder}) "
+            "or choose another path"
+        )
+    try:
+        with database.open("rb") as file:
+            header = file.read(len(SQLITE_HEADER))
+    except FileNotFoundError:
+        header = b""  # a new database
+    except OSError as exc:
+        raise _ConfigFailed(
+            f"{where}: cannot read it ({exc.strerror}); check its permissions"
+        ) from None
+    if header and header != SQLITE_HEADER:
+        raise _ConfigFailed(
+            f"{where}: not an SQLite database; give the server's own database file, or a new "
+            "file name to start an empty one"
+        )
 
 
 def _fail(exc: Exception) -> click.ClickException:
@@ -100,6 +142,7 @@ def serve(
     ctx.obj["database"] = database
     if ctx.invoked_subcommand is not None:
         return
+    check_startup(database=database, serving=True)
     import logging
 
     from evals_action import errors
@@ -152,7 +195,9 @@ def _open(ctx: click.Context, database: Path | None) -> Any:
     from evals_action.server import store
 
     parent = (ctx.find_object(dict) or {}).get("database")
-    return store.Store(path=database or parent or Path(DEFAULT_DATABASE))
+    path = database or parent or Path(DEFAULT_DATABASE)
+    check_startup(database=path, serving=False)
+    return store.Store(path=path)
 
 
 @keys.command("create")

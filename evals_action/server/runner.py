@@ -79,6 +79,14 @@ class Traced(Protocol):
 ClientFactory = Callable[[config.Rollout, requests.Session], RolloutClient]
 
 
+# The settings as the server's config file calls them (the action's inputs have other names).
+CONFIG_NAMES = remote.SettingNames(
+    url="the url of the prompt's [prompts.rollout] in the config",
+    tracing_url="tracing_url in [prompts.rollout]",
+    status_mode="status_mode in [prompts.rollout]",
+)
+
+
 def backend_clients(rollout: config.Rollout, session: requests.Session) -> RolloutClient:
     """The real clients, from the rollout backends package (never a second copy here)."""
     if rollout.target == "remote":
@@ -88,6 +96,7 @@ def backend_clients(rollout: config.Rollout, session: requests.Session) -> Rollo
             status_mode=rollout.status_mode,
             tracing_url=rollout.tracing_url,
             tracing_api_key=rollout.tracing_api_key,
+            names=CONFIG_NAMES,
         )
     return WorkflowRollouts(rollout=rollout, sleep=time.sleep)
 

@@ -21,8 +21,19 @@ import yaml
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 _FENCE = re.compile(
-    r"^(?P<indent>[ \t]*)```ya?ml[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$", re.M | re.S
+    r"^(?P<indent>[ \t]*)```(?P<language>[\w+-]*)[^\n]*\n(?P<body>.*?)^(?P=indent)```[ \t]*$",
+    re.M | re.S,
 )
+
+
+@dataclasses.dataclass(frozen=True)
+class CodeBlock:
+    """One fenced code block of a Markdown file, dedented."""
+
+    source: str  # path relative to the repository root
+    line: int  # line of the opening fence
+    language: str  # the fence's info string up to the first space ("" for none)
+    text: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -72,20 +83,33 @@ def _dedent(body: str, indent: str) -> str:
     return "".join(line[len(indent) :] if line.startswith(indent) else line for line in lines)
 
 
+def code_blocks(path: pathlib.Path, *, root: pathlib.Path = ROOT) -> list[CodeBlock]:
+    """The fenced code blocks of one Markdown file, in order."""
+    text = path.read_text(encoding="utf-8")
+    return [
+        CodeBlock(
+            source=str(path.relative_to(root)),
+            line=text.count("\n", 0, match.start()) + 1,
+            language=match.group("language"),
+            text=_dedent(match.group("body"), match.group("indent")),
+        )
+        for match in _FENCE.finditer(text)
+    ]
+
+
 def extract(path: pathlib.Path, *, root: pathlib.Path = ROOT) -> list[DocWorkflow]:
     """The workflows in one Markdown file, in order."""
-    text = path.read_text(encoding="utf-8")
     found = []
-    for match in _FENCE.finditer(text):
-        body = _dedent(match.group("body"), match.group("indent"))
+    for block in code_blocks(path, root=root):
+        if block.language not in ("yaml", "yml"):
+            continue
         try:
-            data = yaml.safe_load(body)
+            data = yaml.safe_load(block.text)
         except yaml.YAMLError:
             continue  # not YAML at all; the YAML-lint of docs is not this module's job
         if isinstance(data, dict) and "jobs" in data and ("on" in data or True in data):
-            line = text.count("\n", 0, match.start()) + 1
             found.append(
-                DocWorkflow(source=str(path.relative_to(root)), line=line, text=body, data=data)
+                DocWorkflow(source=block.source, line=block.line, text=block.text, data=data)
             )
     return found
 

@@ -91,3 +91,58 @@ def test_a_missing_config_says_so(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli.serve, [], env={"EVALS_SERVER_CONFIG": str(tmp_path / "x")})
     assert result.exit_code == 2
     assert "cannot read config" in result.output
+
+
+def _serve(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """The real `evals-action serve`, as a user runs it, in `cwd`."""
+    return subprocess.run(
+        [sys.executable, "-m", "evals_action", "serve", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["keys", "create"], ["keys", "list"]])
+def test_a_database_in_a_missing_folder_is_one_line_and_exit_2(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """Naming the option and how to fix it, and creating nothing."""
+    database = tmp_path / "missing" / "evals.sqlite3"
+    done = _serve(*command, "--database", str(database), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"Error: --database {database} (EVALS_SERVER_DATABASE): the folder {database.parent} "
+        f"does not exist; create it (mkdir -p {database.parent}) or choose another path\n"
+    )
+    assert done.stdout == ""
+    assert not database.parent.exists()
+
+
+@pytest.mark.parametrize("command", [[], ["keys", "create"], ["keys", "list"]])
+def test_a_database_that_is_not_sqlite_is_one_line_and_exit_2(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """A file that is not SQLite (here a config file) is refused and left as it was."""
+    database = tmp_path / "prompts.toml"
+    text = '[[prompts]]\nid = "p"\n'
+    database.write_text(text, encoding="utf-8")
+    done = _serve(*command, "--database", str(database), cwd=tmp_path)
+    assert done.returncode == 2
+    assert done.stderr == (
+        f"Error: --database {database} (EVALS_SERVER_DATABASE): not an SQLite database; give "
+        "the server's own database file, or a new file name to start an empty one\n"
+    )
+    assert database.read_text(encoding="utf-8") == text
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["prompts.toml"]
+
+
+def test_an_empty_database_file_is_a_new_database(tmp_path: Path) -> None:
+    """`touch evals.sqlite3` first is fine: SQLite treats an empty file as a new database."""
+    database = tmp_path / "evals.sqlite3"
+    database.touch()
+    done = _serve("keys", "create", "--database", str(database), cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert database.read_bytes().startswith(b"SQLite format 3\x00")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import requests
 
 from evals_action import errors, models
 from evals_action.backends import rollout_common
-from evals_action.server import config
+from evals_action.server import config, runner
 
 from .conftest import Running, running_server, settings
 
@@ -171,3 +172,20 @@ def test_a_run_of_a_prompt_removed_from_the_config_fails_on_restart(tmp_path: Pa
     ) as server:
         body = server.until("r-old", lambda b: b["status"] == "failed")
     assert body["failureReason"] == "Prompt gone is no longer in the server's config"
+
+
+def test_an_unreachable_agent_names_the_configs_url_not_the_actions_input() -> None:
+    """The server's users set the agent's address as `url` in [prompts.rollout], not rollout-url."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed once the block ends: connection refused
+    rollout = config.Rollout(target="remote", url=f"http://127.0.0.1:{port}")
+    with requests.Session() as session:
+        client = runner.backend_clients(rollout, session)
+        with pytest.raises(errors.TransientAPIError) as caught:
+            client.init(request={"metadata": {"rollout_id": "r-1"}})
+    message = str(caught.value)
+    assert message.endswith(
+        "check the url of the prompt's [prompts.rollout] in the config and that the service is up"
+    )
+    assert "rollout-url" not in message
