@@ -39,43 +39,21 @@ Secrets never live in the file: every secret is named by the environment variabl
 from __future__ import annotations
 
 import dataclasses
-import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from evals_action import errors, text
 from evals_action.server import egress
+from evals_action.server.checks import base as checks_base
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - Python 3.10 only
     import tomli as tomllib
 
-CHECK_TYPES = ("contains", "regex", "json_equals", "http", "llm_judge")
 TARGETS = ("remote", "github-workflow")
-
-
-@dataclasses.dataclass(frozen=True)
-class Check:
-    """One grading check. Which fields matter depends on `type` (see docs/server.md)."""
-
-    type: str
-    name: str
-    required: bool = True
-    weight: float = 1.0
-    value: str = ""  # contains: the text; json_equals: compared after JSON decoding
-    pattern: str = ""  # regex
-    path: str = ""  # json_equals: dotted path into the rollout result
-    expected: Any = None  # json_equals: the expected value
-    case_sensitive: bool = False
-    url: str = ""  # http: production URL, rewritten to the preview through the url map
-    method: str = "GET"
-    expect_status: int = 200
-    body_contains: str = ""
-    json_contains: Mapping[str, Any] | None = None
-    criteria: str = ""  # llm_judge: what the judge must decide
 
 
 @dataclasses.dataclass(frozen=True)
@@ -111,7 +89,7 @@ class Prompt:
     messages: tuple[Mapping[str, Any], ...]
     template_vars: tuple[str, ...]
     rollout: Rollout
-    checks: tuple[Check, ...]
+    checks: tuple[checks_base.Check, ...]
     tools: tuple[Mapping[str, Any], ...] | None = None
     timeout_minutes: float = 20.0
 
@@ -270,11 +248,12 @@ def _prompt(
         declared = []
     rollout = _rollout(item.get("rollout"), f"{where}.rollout", problems, environ)
     parsed = [
-        _check(c, f"{where}.checks[{i}]", problems) for i, c in enumerate(item.get("checks", []))
+        checks_base.parse(item=c, where=f"{where}.checks[{i}]", problems=problems)
+        for i, c in enumerate(item.get("checks", []))
     ]
     checks = tuple(c for c in parsed if c is not None)
     used = set().union(*(placeholders(template=str(m.get("content", ""))) for m in messages))
-    used |= set().union(*(_check_placeholders(c) for c in checks))
+    used |= {name for c in checks for t in c.template_texts() for name in placeholders(template=t)}
     undeclared = sorted(used - set(declared))
     if undeclared:
         problems.append(f"{where}: template vars used but not declared: {', '.join(undeclared)}")
@@ -346,64 +325,6 @@ def _rollout(
         workflow_token=_secret(item.get("workflow_token_env", "GITHUB_TOKEN"), environ),
         model_api_key=_secret(item.get("model_api_key_env"), environ),
     )
-
-
-def _check(item: Any, where: str, problems: list[str]) -> Check | None:
-    if not isinstance(item, Mapping):
-        problems.append(f"{where} must be a table")
-        return None
-    kind = item.get("type")
-    if kind not in CHECK_TYPES:
-        problems.append(f"{where}.type must be one of {', '.join(CHECK_TYPES)} (got {kind!r})")
-        return None
-    needs = {
-        "contains": "value",
-        "regex": "pattern",
-        "json_equals": "path",
-        "http": "url",
-        "llm_judge": "criteria",
-    }[kind]
-    if not item.get(needs):
-        problems.append(f"{where}: a {kind} check needs {needs}")
-    if kind == "regex":
-        try:
-            re.compile(str(item.get("pattern", "")))
-        except re.error as exc:
-            problems.append(f"{where}.pattern is not a valid regular expression: {exc}")
-    known = {f.name for f in dataclasses.fields(Check)}
-    unknown = sorted(set(item) - known)
-    if unknown:
-        problems.append(f"{where}: unknown keys {', '.join(unknown)}")
-        return None
-    values = dict(item)
-    values.setdefault("name", _default_name(values))
-    return Check(**values)
-
-
-def _default_name(values: Mapping[str, Any]) -> str:
-    kind = values["type"]
-    if kind == "contains":
-        return f"answer contains {values.get('value', '')!r}"
-    if kind == "regex":
-        return f"answer matches /{values.get('pattern', '')}/"
-    if kind == "json_equals":
-        return f"result {values.get('path', '')} == {values.get('expected')!r}"
-    if kind == "http":
-        return f"{values.get('method', 'GET')} {values.get('url', '')}"
-    return "judge: " + str(values.get("criteria", ""))[:60]
-
-
-def _check_placeholders(check: Check) -> set[str]:
-    texts: Sequence[str] = (
-        check.value,
-        check.pattern,
-        check.url,
-        check.body_contains,
-        check.criteria,
-        repr(check.expected),
-        repr(check.json_contains),
-    )
-    return set().union(*(placeholders(template=t) for t in texts))
 
 
 def _secret(env: Any, environ: Mapping[str, str]) -> str | None:
