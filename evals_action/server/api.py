@@ -27,7 +27,7 @@ from starlette.responses import Response
 
 from evals_action import models
 from evals_action.backends import rollout_common
-from evals_action.server import config, egress, guards, openapi, pages, routing, store
+from evals_action.server import egress, guards, openapi, pages, prompts, routing, store
 
 log = logging.getLogger("evals_action.server")
 
@@ -94,7 +94,7 @@ async def start_run(request: Request, server: routing.Server) -> Response:
     return guards.JSON({"runId": run.run_id, **links}, status_code=201 if created else 200)
 
 
-def parse_start(*, body: Any, prompt: config.Prompt) -> tuple[str | None, dict[str, Any]]:
+def parse_start(*, body: Any, prompt: prompts.Prompt) -> tuple[str | None, dict[str, Any]]:
     """Check a start request's body; `(problem, parsed)`, problem None when it is good."""
     if not isinstance(body, Mapping):
         return "Request body must be a JSON object", {}
@@ -238,7 +238,7 @@ def run_json(*, run: store.RunRow, public_url: str) -> dict[str, Any]:
     }
 
 
-def prompt_json(prompt: config.Prompt) -> dict[str, Any]:
+def prompt_json(prompt: prompts.Prompt) -> dict[str, Any]:
     return {
         "id": prompt.id,
         "title": prompt.title,
