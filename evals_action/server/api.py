@@ -27,7 +27,7 @@ from starlette.responses import Response
 
 from evals_action import models
 from evals_action.backends import rollout_common
-from evals_action.server import egress, guards, openapi, pages, prompts, routing, store
+from evals_action.server import egress, guards, openapi, pages, prompts, routing, schema
 
 log = logging.getLogger("evals_action.server")
 
@@ -63,7 +63,7 @@ async def start_run(request: Request, server: routing.Server) -> Response:
         return error(problem, status=400)
     idempotency_key = request.headers.get("idempotency-key") or None
     context = parsed["context"]
-    new = store.NewRun(
+    new = schema.NewRun(
         run_id=str(uuid.uuid4()),
         prompt_id=prompt.id,
         request={"urlMap": parsed["urlMap"], "templateArgs": parsed["templateArgs"]},
@@ -157,8 +157,8 @@ async def get_run(request: Request, server: routing.Server) -> Response:
 
 
 async def _wait_for_change(
-    *, server: routing.Server, run: store.RunRow, seconds: float
-) -> store.RunRow:
+    *, server: routing.Server, run: schema.RunRow, seconds: float
+) -> schema.RunRow:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     with server.changes.watch(run_id=run.run_id) as changed:
@@ -217,7 +217,7 @@ def run_links(*, run_id: str, public_url: str) -> dict[str, str]:
     }
 
 
-def run_json(*, run: store.RunRow, public_url: str) -> dict[str, Any]:
+def run_json(*, run: schema.RunRow, public_url: str) -> dict[str, Any]:
     """A run in the evals API's wire format."""
     context = None
     if run.repository or run.pull_request is not None or run.sha:

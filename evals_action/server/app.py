@@ -43,6 +43,7 @@ from evals_action.server import (
     routing,
     runner,
     security,
+    server_lock,
     store,
     wakeups,
 )
@@ -63,7 +64,7 @@ def create_app(
     is read-only or already served raises `store.DatabaseUnavailable` before anything listens.
     """
     changes = wakeups.Changes()
-    lock = store.ServerLock(database=database).acquire()
+    lock = server_lock.ServerLock(database=database).acquire()
     try:
         db = _open(
             open_store=open_store,
