@@ -1,12 +1,15 @@
-"""The self-hosted evals server: `evals-action serve` and `evals-action demo`.
+"""The self-hosted evals server: `evals-action serve` (and what `evals-action demo` starts).
 
 Layers, top to bottom (an arrow only points down):
 
     cli.py (click only at import time)
-      → app.py (Starlette routes, auth, long polling)  → pages.py (jinja2 pages)
-      → runner.py (drives rollouts in threads)         → grading.py (checks → report)
-      → store.py (SQLite: migrations, WAL)              → keys.py (bearer keys, hashed)
-      → config.py (prompts from TOML)
+      → app.py (assembly: lock, store, worker, routes, middleware)
+          → api.py, page_routes.py (handlers) → routing.py (shared state, key check)
+          → wakeups.py (long polls)            → pages.py (jinja2 pages)
+      → runner.py (drives rollouts in threads) → grading.py (score, report) → checks/ (one
+        class per check type)
+      → store.py (SQLite, WAL) → schema.py (tables, migrations, rows); server_lock.py; keys.py
+      → config.py ([server], [fetch], [pages], [judge]) → prompts.py ([[prompts]])
 
 The action's path imports only `server/cli.py` (click only) to register the commands; the
 rest needs the `server` extra (Starlette and uvicorn). Importing `evals_action.server` itself

@@ -20,7 +20,7 @@ from typing import Any
 
 import jinja2
 
-from evals_action.server import config, store
+from evals_action.server import config, schema, store
 
 CHART_WIDTH = 420
 CHART_HEIGHT = 130
@@ -85,7 +85,7 @@ class Chart:
         return CHART_PAD + (100 - score) / 100 * (self.bottom - CHART_PAD)
 
 
-def chart(*, runs: Sequence[store.RunRow]) -> Chart:
+def chart(*, runs: Sequence[schema.RunRow]) -> Chart:
     """Score (0-100, up is better) against time, oldest on the left."""
     blank = Chart(width=CHART_WIDTH, height=CHART_HEIGHT, points=())
     if not runs:
@@ -117,7 +117,7 @@ def _day(timestamp: float) -> str:
     return datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc).strftime("%b %d")
 
 
-def hider(*, run: store.RunRow, show_values: bool) -> Callable[[Any], Any]:
+def hider(*, run: schema.RunRow, show_values: bool) -> Callable[[Any], Any]:
     """A function that shows each template var's value in a text as `{{name}}` (or changes
     nothing when `show_values`); values are matched whole, not inside longer words."""
     args = {str(k): str(v) for k, v in (run.request.get("templateArgs") or {}).items() if v}
@@ -139,7 +139,7 @@ def hider(*, run: store.RunRow, show_values: bool) -> Callable[[Any], Any]:
     return hide
 
 
-def run_view(run: store.RunRow, *, show_values: bool) -> dict[str, Any]:
+def run_view(run: schema.RunRow, *, show_values: bool) -> dict[str, Any]:
     report = run.report or {}
     hide = hider(run=run, show_values=show_values)
     args = dict(run.request.get("templateArgs") or {})
@@ -164,7 +164,7 @@ def run_view(run: store.RunRow, *, show_values: bool) -> dict[str, Any]:
     }
 
 
-def _context(run: store.RunRow) -> str | None:
+def _context(run: schema.RunRow) -> str | None:
     parts = []
     if run.repository:
         parts.append(run.repository + (f"#{run.pull_request}" if run.pull_request else ""))
@@ -184,11 +184,11 @@ def _metrics(report: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(label, str(value)) for label, value in rows if value is not None]
 
 
-def run(*, run: store.RunRow, show_values: bool) -> str:
+def run(*, run: schema.RunRow, show_values: bool) -> str:
     return _env.get_template("run.j2").render(run=run_view(run, show_values=show_values))
 
 
-def report(*, run: store.RunRow, show_values: bool) -> str:
+def report(*, run: schema.RunRow, show_values: bool) -> str:
     data = run.report or {}
     hide = hider(run=run, show_values=show_values)
     checks = [c for c in data.get("dimensions") or [] if isinstance(c, Mapping)]

@@ -1,8 +1,8 @@
 """SQLite storage for runs and API keys (standard library `sqlite3`).
 
 The database file is opened in WAL mode with `synchronous=FULL`, so a committed write survives a
-crash of the server or the machine. Migrations are plain SQL scripts applied in order on open;
-`PRAGMA user_version` records how many have run. Every state change is one short transaction.
+crash of the server or the machine. The migrations in `schema` run on open. Every state change
+is one short transaction.
 
 One connection is shared by the API's worker threads and the runner's threads behind a lock:
 every statement is a point read or write on an indexed table, so holding the lock is brief. The
@@ -10,8 +10,6 @@ app calls the store only from worker threads, never on the event loop, so a slow
 requests that need the database and nothing else (`/healthz` still answers).
 A failed statement (disk full, read-only file, I/O error) raises `StorageError`.
 
-`ServerLock` is the exclusive lock file beside the database that one server holds for its whole
-life, so a second server on the same file refuses to start instead of taking its runs over.
 A run's status only ever moves forward: `finish` and `mark_running` update only runs that are
 still in flight, so a superseded run is never overwritten by its late rollout.
 
@@ -19,12 +17,13 @@ Every text written to a run passes through `redact` first (the server's configur
 become `***`), so an agent that echoes a key cannot get it stored, served or published. A new
 database file is created readable by its owner only (0600); SQLite gives its `-wal` and `-shm`
 files the same mode.
+
+The schema, its migrations and the row types are in `schema`; the lock file one server holds on
+its database is `server_lock`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import fcntl
 import json
 import os
 import sqlite3
@@ -35,50 +34,12 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
-from evals_action import errors, models
+from evals_action import errors
+from evals_action.server import schema
 
-IN_FLIGHT = (models.PENDING, models.RUNNING)
-
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE api_keys (
-        key_id TEXT PRIMARY KEY,
-        name TEXT NOT NULL,
-        key_hash TEXT NOT NULL UNIQUE,
-        created_at REAL NOT NULL,
-        revoked_at REAL
-    );
-    CREATE TABLE runs (
-        run_id TEXT PRIMARY KEY,
-        prompt_id TEXT NOT NULL,
-        status TEXT NOT NULL,
-        created_at REAL NOT NULL,
-        updated_at REAL NOT NULL,
-        started_at REAL,
-        finished_at REAL,
-        idempotency_key TEXT,
-        request_json TEXT NOT NULL,
-        repository TEXT,
-        pull_request INTEGER,
-        sha TEXT,
-        prompt_title TEXT NOT NULL,
-        prompt_text TEXT NOT NULL,
-        failure_reason TEXT,
-        rollout_id TEXT,
-        init_sent INTEGER NOT NULL DEFAULT 0,
-        report_json TEXT,
-        report_slug TEXT UNIQUE,
-        report_status TEXT,
-        score REAL,
-        superseded_by TEXT
-    );
-    CREATE UNIQUE INDEX runs_idempotency ON runs (prompt_id, idempotency_key)
-        WHERE idempotency_key IS NOT NULL;
-    CREATE INDEX runs_prompt_created ON runs (prompt_id, created_at);
-    CREATE INDEX runs_in_flight ON runs (status) WHERE status IN ('pending', 'running');
-    CREATE INDEX runs_pull_request ON runs (prompt_id, repository, pull_request);
-    """,
-)
+# The row types, by the names the rollout worker (server/runner.py) still uses.
+RunRow = schema.RunRow
+NewRun = schema.NewRun
 
 
 class StorageError(errors.EvalsActionError):
@@ -89,94 +50,6 @@ class DatabaseUnavailable(errors.EvalsActionError):
     """The server cannot use this database file (read-only, or another server holds it)."""
 
     exit_code = 2
-
-
-class ServerLock:
-    """An exclusive `flock` on `<database>.lock`, held from `acquire` until `release`."""
-
-    def __init__(self, *, database: Path) -> None:
-        self.path = database.with_name(database.name + ".lock")
-        self._fd: int | None = None
-
-    def acquire(self) -> ServerLock:
-        try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise DatabaseUnavailable(
-                f"cannot create the lock file {self.path} ({exc.strerror}): give the server's "
-                "user write access to the database's folder"
-            ) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise DatabaseUnavailable(
-                f"another evals server is already using the database {self.path.with_suffix('')}"
-                f" (it holds {self.path}): stop it first, or give this one its own --database"
-            ) from None
-        self._fd = fd
-        return self
-
-    def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)  # closing the descriptor drops the lock
-            self._fd = None
-
-
-@dataclasses.dataclass(frozen=True)
-class RunRow:
-    """One run as stored."""
-
-    run_id: str
-    prompt_id: str
-    status: str
-    created_at: float
-    updated_at: float
-    started_at: float | None
-    finished_at: float | None
-    request: Mapping[str, Any]
-    repository: str | None
-    pull_request: int | None
-    sha: str | None
-    prompt_title: str
-    prompt_text: str
-    failure_reason: str | None
-    rollout_id: str | None
-    init_sent: bool
-    report: Mapping[str, Any] | None
-    report_slug: str | None
-    report_status: str | None
-    score: float | None
-    superseded_by: str | None
-
-    @property
-    def in_flight(self) -> bool:
-        return self.status in IN_FLIGHT
-
-
-@dataclasses.dataclass(frozen=True)
-class KeyRow:
-    """An API key's public half: never the key, only its hash."""
-
-    key_id: str
-    name: str
-    created_at: float
-    revoked_at: float | None
-
-
-@dataclasses.dataclass(frozen=True)
-class NewRun:
-    """What `create_run` needs."""
-
-    run_id: str
-    prompt_id: str
-    request: Mapping[str, Any]
-    idempotency_key: str | None
-    repository: str | None
-    pull_request: int | None
-    sha: str | None
-    prompt_title: str
-    prompt_text: str
 
 
 class Store:
@@ -227,11 +100,7 @@ class Store:
 
     def _migrate(self) -> None:
         with self._transaction() as conn:
-            version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                for statement in _statements(script):
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {number:d}")
+            schema.migrate(conn=conn)
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -248,7 +117,7 @@ class Store:
 
     # --- runs ---------------------------------------------------------------------------------
 
-    def create_run(self, *, new: NewRun) -> tuple[RunRow, bool, list[str]]:
+    def create_run(self, *, new: schema.NewRun) -> tuple[schema.RunRow, bool, list[str]]:
         """Insert a pending run, superseding older in-flight runs of the same prompt and PR.
 
         Returns the run, whether it was created (False: an earlier POST with the same
@@ -263,7 +132,7 @@ class Store:
                     (new.prompt_id, new.idempotency_key),
                 ).fetchone()
                 if row is not None:
-                    return _run(row), False, []
+                    return schema.run_row(row), False, []
             if new.repository and new.pull_request is not None:
                 superseded = [
                     r["run_id"]
@@ -299,21 +168,21 @@ class Store:
             row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (new.run_id,)).fetchone()
         for run_id in superseded:
             self.on_change(run_id)
-        return _run(row), True, superseded
+        return schema.run_row(row), True, superseded
 
-    def get_run(self, *, run_id: str) -> RunRow | None:
+    def get_run(self, *, run_id: str) -> schema.RunRow | None:
         with self._lock, _storage_errors():
             row = self._conn.execute("SELECT * FROM runs WHERE run_id = ?", (run_id,)).fetchone()
-        return None if row is None else _run(row)
+        return None if row is None else schema.run_row(row)
 
-    def get_by_slug(self, *, slug: str) -> RunRow | None:
+    def get_by_slug(self, *, slug: str) -> schema.RunRow | None:
         with self._lock, _storage_errors():
             row = self._conn.execute("SELECT * FROM runs WHERE report_slug = ?", (slug,)).fetchone()
-        return None if row is None else _run(row)
+        return None if row is None else schema.run_row(row)
 
     def list_runs(
         self, *, prompt_id: str | None, report_status: str | None, limit: int, offset: int
-    ) -> list[RunRow]:
+    ) -> list[schema.RunRow]:
         """Newest first, filtered by prompt and report status when given."""
         where, args = ["1 = 1"], []
         if prompt_id is not None:
@@ -328,15 +197,15 @@ class Store:
         )
         with self._lock, _storage_errors():
             rows = self._conn.execute(sql, (*args, limit, offset)).fetchall()
-        return [_run(r) for r in rows]
+        return [schema.run_row(r) for r in rows]
 
-    def in_flight(self) -> list[RunRow]:
+    def in_flight(self) -> list[schema.RunRow]:
         """Runs that were pending or running, oldest first (what a restart must pick up)."""
         with self._lock, _storage_errors():
             rows = self._conn.execute(
                 "SELECT * FROM runs WHERE status IN ('pending', 'running') ORDER BY created_at"
             ).fetchall()
-        return [_run(r) for r in rows]
+        return [schema.run_row(r) for r in rows]
 
     def mark_running(self, *, run_id: str, rollout_id: str) -> bool:
         """Record the rollout id before `/init` is sent. False when the run is no longer live."""
@@ -393,7 +262,7 @@ class Store:
             self.on_change(run_id)
         return changed
 
-    def score_history(self, *, prompt_id: str, limit: int = 50) -> list[RunRow]:
+    def score_history(self, *, prompt_id: str, limit: int = 50) -> list[schema.RunRow]:
         """The newest completed runs with a score, oldest first (for the dashboard chart)."""
         with self._lock, _storage_errors():
             rows = self._conn.execute(
@@ -402,7 +271,7 @@ class Store:
                 "ORDER BY created_at DESC, rowid DESC LIMIT ?) ORDER BY created_at, r",
                 (prompt_id, limit),
             ).fetchall()
-        return [_run(r) for r in rows]
+        return [schema.run_row(r) for r in rows]
 
     # --- keys ---------------------------------------------------------------------------------
 
@@ -413,12 +282,12 @@ class Store:
                 (key_id, name, key_hash, self._clock()),
             )
 
-    def list_keys(self) -> list[KeyRow]:
+    def list_keys(self) -> list[schema.KeyRow]:
         with self._lock, _storage_errors():
             rows = self._conn.execute(
                 "SELECT key_id, name, created_at, revoked_at FROM api_keys ORDER BY created_at"
             ).fetchall()
-        return [KeyRow(**dict(r)) for r in rows]
+        return [schema.KeyRow(**dict(r)) for r in rows]
 
     def revoke_key(self, *, key_id: str) -> bool:
         with self._transaction() as conn:
@@ -450,35 +319,3 @@ def _storage_errors() -> Iterator[None]:
         yield
     except sqlite3.Error as exc:
         raise StorageError(f"database error: {exc}") from exc
-
-
-def _statements(script: str) -> list[str]:
-    return [s.strip() for s in script.split(";") if s.strip()]
-
-
-def _run(row: sqlite3.Row) -> RunRow:
-    values = dict(row)
-    values.pop("r", None)
-    return RunRow(
-        run_id=values["run_id"],
-        prompt_id=values["prompt_id"],
-        status=values["status"],
-        created_at=values["created_at"],
-        updated_at=values["updated_at"],
-        started_at=values["started_at"],
-        finished_at=values["finished_at"],
-        request=json.loads(values["request_json"]),
-        repository=values["repository"],
-        pull_request=values["pull_request"],
-        sha=values["sha"],
-        prompt_title=values["prompt_title"],
-        prompt_text=values["prompt_text"],
-        failure_reason=values["failure_reason"],
-        rollout_id=values["rollout_id"],
-        init_sent=bool(values["init_sent"]),
-        report=json.loads(values["report_json"]) if values["report_json"] else None,
-        report_slug=values["report_slug"],
-        report_status=values["report_status"],
-        score=values["score"],
-        superseded_by=values["superseded_by"],
-    )

@@ -19,8 +19,8 @@ import requests
 
 from evals_action import http, models
 from evals_action.backends import evals_api, rollout_common
-from evals_action.examples import agent, preview_site
-from evals_action.server import app, config, keys, runner, serving, store
+from evals_action.demo.examples import agent, preview_site
+from evals_action.server import app, config, keys, runner, serving, store, wakeups
 
 WAIT = 10.0  # seconds a poll-until may take before the test fails
 
@@ -94,7 +94,7 @@ class Running:
     key: str
     database: Path
     db: store.Store
-    changes: app.Changes
+    changes: wakeups.Changes
 
     def session(self, *, key: str | None = None) -> requests.Session:
         session = http.new_session()

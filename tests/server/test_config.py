@@ -11,7 +11,7 @@ from evals_action.server import config
 
 
 def test_the_bundled_example_loads() -> None:
-    path = Path(config.__file__).parent.parent / "examples" / "prompts.toml"
+    path = Path(config.__file__).parent.parent / "demo" / "examples" / "prompts.toml"
     settings = config.load(path=path, environ={})
     prompt = settings.prompts["create-project"]
     assert prompt.template_vars == ("project_name",)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from evals_action.server import app, store
+from evals_action.server import app, schema, store
 
 from .conftest import WAIT, FakeClock, FakeRollouts, Running, running_server, settings
 
@@ -94,7 +94,7 @@ def test_unknown_routes_and_methods_answer_json(shared_server: Running) -> None:
 class BrokenStore(store.Store):
     """A real store with a bug in one read."""
 
-    def get_run(self, *, run_id: str) -> store.RunRow | None:
+    def get_run(self, *, run_id: str) -> schema.RunRow | None:
         raise RuntimeError("a bug")
 
 
@@ -280,7 +280,7 @@ def test_a_full_disk_at_start_does_not_stop_the_server_from_starting(
     database = tmp_path / "evals.sqlite3"
     db = store.Store(path=database)
     db.create_run(
-        new=store.NewRun(
+        new=schema.NewRun(
             run_id="r-1",
             prompt_id="team/smoke test",
             request={"urlMap": {}, "templateArgs": {}},

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
-from evals_action.server import store
+from evals_action.server import schema, store
 
 from .conftest import WAIT, FakeRollouts, Running, running_server, settings
 
@@ -110,15 +110,15 @@ class GatedStore(store.Store):
             self.entered.set()
             assert self.gate.wait(WAIT), "the test never opened the gate"
 
-    def list_runs(self, **kwargs: Any) -> list[store.RunRow]:
+    def list_runs(self, **kwargs: Any) -> list[schema.RunRow]:
         self._wait()
         return super().list_runs(**kwargs)
 
-    def get_run(self, *, run_id: str) -> store.RunRow | None:
+    def get_run(self, *, run_id: str) -> schema.RunRow | None:
         self._wait()
         return super().get_run(run_id=run_id)
 
-    def create_run(self, *, new: store.NewRun) -> tuple[store.RunRow, bool, list[str]]:
+    def create_run(self, *, new: schema.NewRun) -> tuple[schema.RunRow, bool, list[str]]:
         self._wait()
         return super().create_run(new=new)
 
@@ -249,7 +249,7 @@ def test_a_lone_surrogate_stored_earlier_does_not_break_the_run(shared_server: R
     """A row an older server stored keeps working: the API and the run page answer 200."""
     run_id = f"old-{uuid.uuid4()}"
     shared_server.db.create_run(
-        new=store.NewRun(
+        new=schema.NewRun(
             run_id=run_id,
             prompt_id="signup",
             request={"urlMap": {}, "templateArgs": {"project_name": "x", "\ud800": "y"}},

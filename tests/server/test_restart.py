@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from evals_action.server import keys, serving, store
+from evals_action.server import keys, schema, serving, store
 
 from .conftest import WAIT, FakeRollouts, running_server, settings
 
@@ -89,8 +89,8 @@ def test_a_pending_run_starts_after_a_restart(tmp_path: Path) -> None:
     assert body["report"]["outcome"] == "succeeded"
 
 
-def _new_run(run_id: str) -> store.NewRun:
-    return store.NewRun(
+def _new_run(run_id: str) -> schema.NewRun:
+    return schema.NewRun(
         run_id=run_id,
         prompt_id="team/smoke test",
         request={"urlMap": {}, "templateArgs": {}},

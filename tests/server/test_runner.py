@@ -150,11 +150,11 @@ def test_an_unexpected_error_fails_the_run_instead_of_leaving_it_running(serve: 
 
 
 def test_a_run_of_a_prompt_removed_from_the_config_fails_on_restart(tmp_path: Path) -> None:
-    from evals_action.server import store
+    from evals_action.server import schema, store
 
     db = store.Store(path=tmp_path / "db")
     db.create_run(
-        new=store.NewRun(
+        new=schema.NewRun(
             run_id="r-old",
             prompt_id="gone",
             request={"urlMap": {}},

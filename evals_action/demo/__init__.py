@@ -6,6 +6,9 @@ real action CLI runs as a child process, `python -m evals_action run --local`, c
 through its `EVALS_*` environment like a workflow step, and prints its comment, status and
 outputs. The agent follows a fixed plan unless a model endpoint is given (see
 `examples/agent.py`). Needs the `server` extra.
+
+The demo owns its examples: `examples/` holds the preview site, the agent and the
+`prompts.toml` it serves; this module starts them and runs the action against them.
 """
 
 from __future__ import annotations
@@ -56,7 +59,7 @@ def run(*, options: Options, echo: Callable[[str], None]) -> int:
             "has no evals_action/__main__.py yet; update the checkout and retry"
         )
     try:
-        from evals_action.examples import agent, preview_site
+        from evals_action.demo.examples import agent, preview_site
         from evals_action.server import app, keys, serving, store
     except ImportError as exc:
         raise errors.ConfigError(
@@ -109,7 +112,7 @@ def demo_settings(*, agent_url: str, options: Options) -> server_config.ServerCo
     """The example `prompts.toml`, pointed at this agent and, when given, at a model."""
     from evals_action.server import config
 
-    source = importlib.resources.files("evals_action.examples").joinpath("prompts.toml")
+    source = importlib.resources.files("evals_action.demo.examples").joinpath("prompts.toml")
     with importlib.resources.as_file(source) as path:
         settings = config.load(path=path, environ={})
     prompt = settings.prompts[PROMPT_ID]

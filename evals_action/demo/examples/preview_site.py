@@ -1,7 +1,7 @@
 """A tiny example app to evaluate: sign up, create a project, list projects.
 
 It stands in for a pull request's preview deployment in `evals-action demo`. State lives in
-memory. Run it alone with `python -m evals_action.examples.preview_site --port 8600`.
+memory. Run it alone with `python -m evals_action.demo.examples.preview_site --port 8600`.
 
     GET  /                 a page describing the API
     POST /api/signup       {"email", "password"} → 201 {"token"}

@@ -9,7 +9,7 @@ Two modes, chosen per rollout by the `InitRequest`:
 
 Either way the rollout ends with Eval Protocol status 100 (finished) or 13 (error), and
 `GET /status` returns the rollout result (`info.result`) the server grades.
-Run it alone with `python -m evals_action.examples.agent --port 8700`.
+Run it alone with `python -m evals_action.demo.examples.agent --port 8700`.
 """
 
 from __future__ import annotations

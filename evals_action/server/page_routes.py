@@ -1,0 +1,60 @@
+"""The page handlers: dashboard (`/`, `/dashboard`), run page (`/runs/{id}`, the runUrl) and
+report page (`/reports/{slug}`, report.url).
+
+Open to everyone and read-only; `pages` renders them, on a worker thread so a big page never
+holds up the event loop.
+"""
+
+from __future__ import annotations
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from evals_action.server import pages, routing, store
+
+
+async def dashboard_page(request: Request, server: routing.Server) -> Response:
+    return _html(await run_in_threadpool(pages.dashboard, db=server.db, settings=server.settings))
+
+
+async def run_page(request: Request, server: routing.Server) -> Response:
+    return _html(
+        await run_in_threadpool(
+            _render_run,
+            db=server.db,
+            run_id=request.path_params["run_id"],
+            show_values=server.settings.show_template_values,
+        )
+    )
+
+
+async def report_page(request: Request, server: routing.Server) -> Response:
+    return _html(
+        await run_in_threadpool(
+            _render_report,
+            db=server.db,
+            slug=request.path_params["slug"],
+            show_values=server.settings.show_template_values,
+        )
+    )
+
+
+def _render_run(*, db: store.Store, run_id: str, show_values: bool) -> tuple[str, int]:
+    run = db.get_run(run_id=run_id)
+    if run is None:
+        return pages.not_found(what="run"), 404
+    return pages.run(run=run, show_values=show_values), 200
+
+
+def _render_report(*, db: store.Store, slug: str, show_values: bool) -> tuple[str, int]:
+    run = db.get_by_slug(slug=slug)
+    if run is None or run.report is None:
+        return pages.not_found(what="report"), 404
+    return pages.report(run=run, show_values=show_values), 200
+
+
+def _html(page: str | tuple[str, int]) -> HTMLResponse:
+    """A page; text that is not valid Unicode (a lone surrogate stored earlier) becomes `?`."""
+    text, status = page if isinstance(page, tuple) else (page, 200)
+    return HTMLResponse(text.encode("utf-8", "replace"), status_code=status)
