@@ -29,6 +29,7 @@ from evals_action import (
     settings,
     signals,
     sinks,
+    starting,
 )
 
 
@@ -53,14 +54,6 @@ class _Prepared:
     target: models.Target
     backend: Any
     request: models.StartRequest
-
-
-def banner(*, backend: str, api_base_url: str) -> str:
-    """The log's first line (after the masks): which deployment this run talks to, worded as
-    the managed action words it."""
-    if backend.strip() in ("", "evals-api"):
-        return f"2027 eval action: API base={api_base_url}"
-    return f"2027 eval action: backend={backend.strip()} (api-base-url is not used)"
 
 
 def run(
@@ -100,7 +93,7 @@ def preview(*, config: settings.Settings, deps: Deps) -> int:
 def _open_log(*, config: settings.Settings, step: actions_runtime.StepIO) -> None:
     for secret in config.secrets:
         step.add_secret(secret)
-    step.info(banner(backend=config.backend, api_base_url=config.api_base_url))
+    step.info(reporting.banner(backend=config.backend, api_base_url=config.api_base_url))
 
 
 def _prepare(
@@ -136,7 +129,9 @@ def _prepare(
 
 def _run(*, config: settings.Settings, deps: Deps, prepared: _Prepared, sink: sinks.Opener) -> int:
     step, backend = deps.step, prepared.backend
-    started = _start(backend=backend, request=prepared.request, deps=deps)
+    started = starting.start(
+        backend=backend, request=prepared.request, sleep=deps.sleep, log=step.info
+    )
     created_at = deps.clock()
     step.set_outputs(
         {"run-id": started.run_id, "status-url": started.status_url, **started.extra_outputs}
@@ -154,7 +149,9 @@ def _run(*, config: settings.Settings, deps: Deps, prepared: _Prepared, sink: si
     ends_in = created_at + _deadline_minutes(config) * 60 - deps.clock()
     with signals.SignalGuard() as guard, deps.session.deadline(seconds=ends_in):
         try:
-            first = _first_read(backend=backend, started=started, deps=deps)
+            first = starting.first_read(
+                backend=backend, started=started, sleep=deps.sleep, log=step.info
+            )
             report.begin(first)
             step.group(f"Waiting for eval run {started.run_id}")
             result: polling.Result | None = polling.Poller(
@@ -226,56 +223,4 @@ def _target(*, config: settings.Settings, access: github_access.GitHubAccess) ->
         pr_override=config.pr_number,
         sha_override=config.sha,
         lookups=access.lookups(),
-    )
-
-
-def _start(*, backend: Any, request: models.StartRequest, deps: Deps) -> models.StartedRun:
-    """The start call, retried on transient errors with the same Idempotency-Key."""
-    policy: polling.RetryPolicy = backend.start_policy
-
-    def retrying(exc: errors.TransientAPIError, attempt: int, delay: float) -> None:
-        deps.step.info(f"Start failed ({exc.message}); retrying in {delay:.0f}s")
-
-    try:
-        started: models.StartedRun = polling.retry_call(
-            lambda: backend.start(request=request),
-            policy=policy,
-            sleep=deps.sleep,
-            on_retry=retrying,
-        )
-    except errors.TransientAPIError as exc:
-        raise errors.APIError(
-            f"{exc.message} (gave up after {policy.attempts} attempts; the service may be down, "
-            "try again later)",
-            status=exc.status,
-        ) from exc
-    return started
-
-
-def _first_read(*, backend: Any, started: models.StartedRun, deps: Deps) -> models.Run:
-    """The GET right after the start, for the title (which names the status context) and the
-    links. Transient failures get two quick retries (1 s, 2 s); after that the run goes on with
-    the prompt id in place of the title, and polling takes over."""
-
-    def retrying(exc: errors.TransientAPIError, attempt: int, delay: float) -> None:
-        deps.step.info(f"First status read failed ({exc.message}); retry {attempt} in {delay:.0f}s")
-
-    try:
-        run: models.Run = polling.retry_call(
-            lambda: backend.fetch(run_id=started.run_id),
-            policy=polling.FIRST_READ,
-            sleep=deps.sleep,
-            on_retry=retrying,
-        )
-    except errors.TransientAPIError as exc:
-        deps.step.info(f"First status read failed ({exc.message}); will keep polling")
-    except errors.APIError as exc:
-        deps.step.info(f"First status read failed ({exc.message})")
-    else:
-        return run if run.run_url else dataclasses.replace(run, run_url=started.run_url)
-    return models.Run(
-        run_id=started.run_id,
-        status=models.PENDING,
-        run_url=started.run_url,
-        status_url=started.status_url,
     )

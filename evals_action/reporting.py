@@ -1,4 +1,5 @@
-"""What a run reports and when: the pending report after the first read, the final one at the end.
+"""What a run reports and when: the log's first line (`banner`), the pending report after the
+first read, the final one at the end.
 
 `Reporter` builds the commit status, the comment, the step outputs, the job summary and the
 annotations, and hands the status and comment to the `sinks.Sink` chosen at the CLI's edge.
@@ -121,6 +122,14 @@ class Reporter:
             self._step.annotate("error", self._description(result))
         elif result.kind in ("dnf", "timeout"):
             self._step.annotate("warning", self._description(result))
+
+
+def banner(*, backend: str, api_base_url: str) -> str:
+    """The log's first line (after the masks): which deployment this run talks to, worded as
+    the managed action words it."""
+    if backend.strip() in ("", "evals-api"):
+        return f"2027 eval action: API base={api_base_url}"
+    return f"2027 eval action: backend={backend.strip()} (api-base-url is not used)"
 
 
 def outputs(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from evals_action import action, actions_runtime, errors, event, models, settings, sinks
+from evals_action import action, actions_runtime, errors, event, models, reporting, settings, sinks
 
 ACTION = "action"
 LOCAL = "local"
@@ -94,7 +94,7 @@ def skip_fork(*, environ: Mapping[str, str], mode: str, secrets: Sequence[str]) 
     for secret in secrets:
         step.add_secret(secret)
     step.info(
-        action.banner(backend=environ.get("EVALS_BACKEND", ""), api_base_url=_api_base(environ))
+        reporting.banner(backend=environ.get("EVALS_BACKEND", ""), api_base_url=_api_base(environ))
     )
     step.annotate("warning", event.FORK_WARNING)
     step.set_outputs({"final-status": "skipped"})
