@@ -42,10 +42,12 @@ def step_io(
     *, github: settings.GitHubContext, mode: str, secrets: Sequence[str] = ()
 ) -> actions_runtime.StepIO:
     """The step's I/O: outputs, summary and workflow commands only for the action itself."""
+    if mode != ACTION:
+        return actions_runtime.StepIO(secret_values=secrets)
     return actions_runtime.StepIO(
-        output_path=github.output_path if mode == ACTION else "",
-        summary_path=github.summary_path if mode == ACTION else "",
-        actions=mode == ACTION and github.actions,
+        output_path=github.output_path,
+        summary_path=github.summary_path,
+        actions=github.actions,
         secret_values=secrets,
     )
 
