@@ -165,22 +165,22 @@ def _environ(options: Mapping[str, str | bool | None]) -> dict[str, str]:
 def _run(*, environ: Mapping[str, str], mode: str, as_action: bool = False) -> int:
     """`as_action`: run by the action's entry point; else by a person (or a script) whose
     messages should name the CLI's options, unless it runs as the action step in Actions."""
-    from evals_action import action, errors, settings, workflow
+    from evals_action import actions_runtime, errors, settings, wiring
 
-    if action.skip_fork(environ=environ, mode=mode, secrets=_raw_secrets(environ)):
+    if wiring.skip_fork(environ=environ, mode=mode, secrets=_raw_secrets(environ)):
         return 0
     actions = mode == "action" and environ.get("GITHUB_ACTIONS", "").lower() == "true"
-    runner = workflow.Runner(actions=actions)
+    runner = actions_runtime.StepIO(actions=actions)
     names = settings.Names(cli=not (as_action or actions))
     try:
         config = settings.load(environ, need_github_token=mode == "action", names=names)
     except errors.ConfigError as exc:
         _report_config(exc.problems, runner=runner, secrets=_raw_secrets(environ))
         return exc.exit_code
-    deps = action.real_deps(config=config, mode=mode)
-    runner = deps.runner
+    deps = wiring.real_deps(config=config, mode=mode)
+    runner = deps.step
     try:
-        return action.run(config=config, mode=mode, deps=deps)
+        return wiring.run(config=config, mode=mode, deps=deps)
     except errors.ConfigError as exc:
         _report_config(exc.problems, runner=runner, secrets=config.secrets)
         return exc.exit_code

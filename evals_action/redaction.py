@@ -2,12 +2,13 @@
 
 `Secrets` holds one list (api key, GitHub token, model key, tracing key, workflow token, and
 any later one such as an OIDC token). Every sink calls `redact` on exactly what it writes, after
-escaping and cutting: the comment and status (`action._Eval`), the log, annotations, outputs and
-summary (`workflow.Runner`). So that escaping cannot hide a secret from it, each secret is also
-looked for in the forms the sinks write it in (Markdown- and HTML-escaped, inside code spans,
-percent-encoded in a link, JSON-escaped in `report-json`). So that cutting cannot leave part of
-one behind, a long enough prefix of a secret is redacted wherever it appears; where a sink cuts
-text itself (the 140-character status description), `fit` redacts before the cut as well.
+escaping and cutting: the comment and status (`reporting.Reporter`), the log, annotations,
+outputs and summary (`actions_runtime.StepIO`). So that escaping cannot hide a secret from it,
+each secret is also looked for in the forms the sinks write it in (Markdown- and HTML-escaped,
+inside code spans, percent-encoded in a link, JSON-escaped in `report-json`). So that cutting
+cannot leave part of one behind, a long enough prefix of a secret is redacted wherever it
+appears; where a sink cuts text itself (the 140-character status description), `fit` redacts
+before the cut as well.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from evals_action import action, errors, github_api, http, settings, workflow
+from evals_action import action, actions_runtime, errors, github_api, http, settings, sinks
 from tests.fakes.evals import FakeEvals, Fault
 from tests.fakes.github import FakeGitHub
 from tests.integration.helpers import HEAD_SHA, PROMPT_ID, environment, seed
@@ -49,7 +49,7 @@ def run_flow(
             user_agent=http.USER_AGENT,
             backoff_factor=0,
         ),
-        runner=workflow.Runner(
+        step=actions_runtime.StepIO(
             output_path=config.github.output_path,
             actions=True,
             stdout=out,
@@ -60,7 +60,7 @@ def run_flow(
         rand=lambda a, b: 1.0,
         new_id=lambda: "11111111-2222-3333-4444-555555555555",
     )
-    code = action.run(config=config, mode=action.ACTION, deps=deps)
+    code = action.run(config=config, deps=deps, sink=sinks.to_github)
     return code, out.getvalue()
 
 

@@ -1,19 +1,20 @@
-"""Talking to the workflow runner: step outputs, the job summary and workflow commands.
+"""The GitHub Actions step's I/O (`StepIO`): step outputs, the job summary and workflow commands.
 
 In Actions, outputs go to `GITHUB_OUTPUT` in the `name<<DELIM` form with a random delimiter, the
 summary is appended to `GITHUB_STEP_SUMMARY`, and annotations are `::error::`-style lines on
 stdout. Outside Actions (`--local`, `--dry-run`) the same calls print readable text instead.
-Everything written passes through the runner's `redaction.Secrets`, so a secret never leaves the
+Everything written passes through the step's `redaction.Secrets`, so a secret never leaves the
 process, and every log line is defused, so text from a server cannot forge a workflow command.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import secrets
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TextIO
 
 from evals_action import redaction
@@ -24,7 +25,7 @@ _LINE_BREAK = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _ZWSP = "\u200b"
 
 
-class Runner:
+class StepIO:
     """Writes outputs, summary and annotations, redacting every known secret."""
 
     def __init__(
@@ -111,16 +112,28 @@ class Runner:
                     handle.write("\n")
 
 
+@contextlib.contextmanager
+def warnings_to(step: StepIO) -> Iterator[None]:
+    """Backends log their warnings (no baseline, bad artifact, ...); show them as annotations."""
+    logger = logging.getLogger("evals_action")
+    handler = WarningHandler(step)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
 class WarningHandler(logging.Handler):
     """Routes the package's `logging` warnings (backends log there) to `::warning::` lines."""
 
-    def __init__(self, runner: Runner) -> None:
+    def __init__(self, step: StepIO) -> None:
         super().__init__(level=logging.WARNING)
-        self._runner = runner
+        self._step = step
 
     def emit(self, record: logging.LogRecord) -> None:
         level = "error" if record.levelno >= logging.ERROR else "warning"
-        self._runner.annotate(level, record.getMessage())
+        self._step.annotate(level, record.getMessage())
 
 
 def defuse_lines(text: str) -> str:

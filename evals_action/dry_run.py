@@ -1,0 +1,42 @@
+"""`--dry-run`'s printout: the request that would be sent and the first status and comment that
+would be written. Nothing is sent, no eval starts, nothing is written to GitHub."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from evals_action import actions_runtime, models, outcome, render, reporting, settings
+
+
+def show(
+    *,
+    config: settings.Settings,
+    target: models.Target,
+    backend: Any,
+    request: models.StartRequest,
+    step: actions_runtime.StepIO,
+) -> int:
+    """Print the preview; the exit code (0)."""
+    preview = models.Run(
+        run_id="(dry-run)", status=models.RUNNING, run_url="(set once the run starts)"
+    )
+    context = outcome.status_context(
+        title=None, prompt_id=config.prompt_id, override=config.status_context
+    )
+    sent: models.RequestPreview = backend.describe(request=request)
+    step.info("Dry run: nothing is sent, no eval starts, nothing is written to GitHub.")
+    step.info(f"Pull request: #{target.pr_number}" if target.pr_number else "Pull request: none")
+    step.info(f"Commit: {target.sha}" if target.sha else "Commit: none")
+    step.info(f"Backend: {config.backend}")
+    step.info(f"Preview: {config.deployment_url}" if config.deployment_url else "Preview: none")
+    step.info(f"Request: {sent.method} {sent.url}")
+    step.info("Headers: " + ", ".join(f"{k}: {v}" for k, v in sent.headers.items()))
+    step.info("Body: " + json.dumps(sent.body, indent=2, ensure_ascii=False))
+    pending = outcome.running(preview)
+    step.info(f"Status (first): {pending.state} '{context}': {pending.description}")
+    if not config.status_context:
+        step.info("(the status context uses the prompt's title once the run reports it)")
+    view = reporting.view(config=config, target=target, run=preview, result=pending, baseline=None)
+    step.info("Comment (first):\n" + render.comment(view))
+    return 0
