@@ -1,0 +1,100 @@
+"""What a suite is made of and what it produced: plain data shared by the suite's runner, its
+comment, its statuses, its outputs and its results document (suites-contract.md).
+
+A step evaluates one or more prompts, each one or more times (attempts). The runner fills a
+`SuiteResult`; everything the user sees is rendered from it. One prompt with one attempt is the
+action contract's single run and keeps its own comment and outputs (drop-in); everything here is
+for the suite case.
+
+Imports only `models` and `outcome` of ours (plain data and pure functions).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+
+from evals_action import models, outcome
+
+# Verdicts (suites-contract §3), exact strings, ordered worst first for the `verdict` output (§5).
+REGRESSED = "regressed"
+INCONCLUSIVE = "inconclusive"
+NO_BASELINE = "no-baseline"
+UNCHANGED = "unchanged"
+IMPROVED = "improved"
+NOT_RUN = "not-run"
+VERDICT_ORDER = (REGRESSED, INCONCLUSIVE, NO_BASELINE, UNCHANGED, IMPROVED)
+
+
+@dataclasses.dataclass(frozen=True)
+class Attempt:
+    """One run of one prompt: started (with how it ended) or never started (`run` is None)."""
+
+    prompt_id: str
+    attempt: int  # 1-based per prompt, as sent in `context.attempt`
+    run: models.Run | None
+    result: outcome.Outcome | None  # None while running or when never started
+
+    @property
+    def started(self) -> bool:
+        return self.run is not None
+
+    @property
+    def cost_usd(self) -> float | None:
+        report = self.run.report if self.run else None
+        metrics = report.metrics if report else None
+        return metrics.cost_usd if metrics else None
+
+    @property
+    def score(self) -> float | None:
+        report = self.run.report if self.run else None
+        return report.score if report else None
+
+
+@dataclasses.dataclass(frozen=True)
+class PromptResult:
+    """Every attempt of one prompt, and what the step concluded about it."""
+
+    prompt_id: str
+    title: str | None
+    attempts: tuple[Attempt, ...]
+    verdict: str = NO_BASELINE
+    verdict_text: str = ""  # the one sentence that explains the verdict, for the comment
+    gates_failed: tuple[str, ...] = ()  # one line per tripped gate, with its numbers
+
+    @property
+    def completed(self) -> tuple[Attempt, ...]:
+        """Attempts that ended as an agent result (succeeded or DNF): the sample (§2)."""
+        return tuple(a for a in self.attempts if a.result is not None and a.result.completed)
+
+    @property
+    def passes(self) -> int:
+        return sum(
+            1 for a in self.completed if a.result is not None and a.result.kind == "succeeded"
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class SuiteResult:
+    """The whole step: its prompts, its budget and where its comment goes."""
+
+    suite_id: str  # `context.suite`: one id per step invocation
+    comment_key: str
+    sha: str | None
+    prompts: tuple[PromptResult, ...]
+    runs_planned: int
+    budget_exhausted: bool = False
+
+    @property
+    def runs_started(self) -> int:
+        return sum(1 for p in self.prompts for a in p.attempts if a.started)
+
+    @property
+    def total_cost_usd(self) -> float:
+        return sum(a.cost_usd or 0.0 for p in self.prompts for a in p.attempts)
+
+
+def worst_verdict(verdicts: Sequence[str]) -> str:
+    """The `verdict` output: the worst of the prompts' verdicts (§5); `not-run` when none ran."""
+    ranked = [v for v in VERDICT_ORDER if v in verdicts]
+    return ranked[0] if ranked else NOT_RUN
