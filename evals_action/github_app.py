@@ -26,6 +26,16 @@ if TYPE_CHECKING:
 DEFAULT_MARGIN_SECONDS = 300.0
 
 
+@dataclasses.dataclass(frozen=True)
+class PullInfo:
+    """A pull request as webhook decisions see it."""
+
+    number: int
+    head_sha: str
+    fork: bool  # head repository differs from the base, or was deleted
+    open: bool
+
+
 class TokenSource(Protocol):
     def token(self, *, repository: str) -> str: ...
 
@@ -133,3 +143,48 @@ _HINTS = {
     401: " (check github.app_id and that private_key_file is the App's current key)",
     404: " (install the App on the repository, or check github.app_id)",
 }
+
+
+class RepositoryReads:
+    """The reads webhook decisions need (`server.webhooks.GitHubReads`), with a source's tokens."""
+
+    def __init__(self, *, source: TokenSource, api_url: str, user_agent: str) -> None:
+        self._source, self._api_url, self._user_agent = source, api_url, user_agent
+
+    def permission(self, *, repository: str, login: str) -> str:
+        """`admin`, `write` (maintain too), `read` (triage too) or `none`, as GitHub answers."""
+        repo = self._repo(repository=repository)
+        what = f"read {login}'s permission on {repository}"
+        return str(_call(what, lambda: repo.get_collaborator_permission(login)))
+
+    def pull(self, *, repository: str, number: int) -> PullInfo:
+        repo = self._repo(repository=repository)
+        pull = _call(f"read pull request #{number} of {repository}", lambda: repo.get_pull(number))
+        return _pull_info(pull=pull, repository=repository)
+
+    def pulls_for_commit(self, *, repository: str, sha: str) -> list[PullInfo]:
+        repo = self._repo(repository=repository)
+
+        def list_them() -> list[PullInfo]:
+            pulls = repo.get_commit(sha).get_pulls()
+            return [_pull_info(pull=p, repository=repository) for p in pulls]
+
+        return list(_call(f"list pull requests for commit {sha[:12]}", list_them))
+
+    def _repo(self, *, repository: str) -> Any:
+        gh = client(
+            source=self._source,
+            repository=repository,
+            api_url=self._api_url,
+            user_agent=self._user_agent,
+        )
+        return gh.get_repo(repository)
+
+
+def _pull_info(*, pull: Any, repository: str) -> PullInfo:
+    head_repo = pull.head.repo
+    base = pull.base.repo.full_name if pull.base.repo is not None else repository
+    fork = head_repo is None or head_repo.full_name.lower() != base.lower()
+    return PullInfo(
+        number=pull.number, head_sha=pull.head.sha, fork=fork, open=pull.state == "open"
+    )

@@ -78,6 +78,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX runs_in_flight ON runs (status) WHERE status IN ('pending', 'running');
     CREATE INDEX runs_pull_request ON runs (prompt_id, repository, pull_request);
     """,
+    """
+    CREATE TABLE webhook_deliveries (
+        delivery_id TEXT PRIMARY KEY,
+        received_at REAL NOT NULL
+    );
+    CREATE INDEX webhook_deliveries_received ON webhook_deliveries (received_at);
+    """,
 )
 
 
@@ -403,6 +410,22 @@ class Store:
                 (prompt_id, limit),
             ).fetchall()
         return [_run(r) for r in rows]
+
+    # --- webhook deliveries -------------------------------------------------------------------
+
+    def record_delivery(self, *, delivery_id: str, keep_seconds: float) -> bool:
+        """Remember a webhook delivery id; False when it was seen in the last `keep_seconds`
+        (a replay). Older ids are forgotten here, so the table stays bounded."""
+        now = self._clock()
+        with self._transaction() as conn:
+            conn.execute(
+                "DELETE FROM webhook_deliveries WHERE received_at < ?", (now - keep_seconds,)
+            )
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO webhook_deliveries (delivery_id, received_at) VALUES (?, ?)",
+                (delivery_id, now),
+            )
+        return cursor.rowcount == 1
 
     # --- keys ---------------------------------------------------------------------------------
 
