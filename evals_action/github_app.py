@@ -94,7 +94,12 @@ class AppTokens:
             installation = self._installation(repository=repository)
             cached = self._cache.get(installation)
             if cached is None or cached.expires_at - self._margin <= self._clock():
-                cached = self._mint(installation=installation)
+                try:
+                    cached = self._mint(installation=installation)
+                except errors.GitHubError as exc:
+                    if exc.status == 404:  # reinstalled: look the installation up again next time
+                        self._installations.pop(repository.lower(), None)
+                    raise
                 self._cache[installation] = cached
             return cached.token
 
@@ -116,12 +121,20 @@ class AppTokens:
         return _Cached(token=granted.token, expires_at=expires.timestamp())
 
 
-def client(*, source: TokenSource, repository: str, api_url: str, user_agent: str) -> github.Github:
-    """A PyGithub client authenticated with `source`'s current token for `repository`."""
+def client(
+    *, source: TokenSource, repository: str, api_url: str, user_agent: str, retries: int = 2
+) -> github.Github:
+    """A PyGithub client authenticated with `source`'s current token for `repository`;
+    5xx and rate limits are retried `retries` times (PyGithub's own default is 10)."""
     import github as gh
 
-    token = source.token(repository=repository)
-    return gh.Github(base_url=api_url, auth=gh.Auth.Token(token), user_agent=user_agent, lazy=True)
+    return gh.Github(
+        base_url=api_url,
+        auth=gh.Auth.Token(source.token(repository=repository)),
+        user_agent=user_agent,
+        lazy=True,
+        retry=gh.GithubRetry(total=retries, backoff_factor=1.0) if retries else None,
+    )
 
 
 def _call(what: str, fn: Callable[[], Any]) -> Any:
@@ -148,8 +161,11 @@ _HINTS = {
 class RepositoryReads:
     """The reads webhook decisions need (`server.webhooks.GitHubReads`), with a source's tokens."""
 
-    def __init__(self, *, source: TokenSource, api_url: str, user_agent: str) -> None:
+    def __init__(
+        self, *, source: TokenSource, api_url: str, user_agent: str, retries: int = 2
+    ) -> None:
         self._source, self._api_url, self._user_agent = source, api_url, user_agent
+        self._retries = retries
 
     def permission(self, *, repository: str, login: str) -> str:
         """`admin`, `write` (maintain too), `read` (triage too) or `none`, as GitHub answers."""
@@ -177,6 +193,7 @@ class RepositoryReads:
             repository=repository,
             api_url=self._api_url,
             user_agent=self._user_agent,
+            retries=self._retries,
         )
         return gh.get_repo(repository)
 

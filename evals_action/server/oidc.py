@@ -29,6 +29,7 @@ from evals_action import errors, http
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 ALGORITHM = "RS256"
 MAX_KEYS = 20
+MAX_TOKEN_CHARS = 16_384  # a GitHub Actions token is about 1 KB
 REQUIRED = ("iss", "aud", "exp", "iat", "repository")
 _CLAIM_ERRORS: tuple[tuple[type[Exception], str], ...] = (
     (jwt.ExpiredSignatureError, "exp: the token has expired"),
@@ -125,7 +126,8 @@ class KeySet:
             self._keys = _parse_keys(keys=keys)
 
     def _get(self, *, url: str, what: str) -> Mapping[str, Any]:
-        response = http.send(self._session, method="GET", url=url, what=what)
+        # Short limits: requests carrying a token with an unknown kid wait for this fetch.
+        response = http.send(self._session, method="GET", url=url, what=what, timeout=(5.0, 10.0))
         data = http.json_body(response, what=what)
         return data if isinstance(data, dict) else {}
 
@@ -147,6 +149,8 @@ class Verifier:
 
     def verify(self, *, token: str) -> Identity:
         """The token's identity, or `Rejected` with a reason naming the claim."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise Rejected("token: too long to be an OIDC token")
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

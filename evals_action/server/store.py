@@ -427,6 +427,11 @@ class Store:
             )
         return cursor.rowcount == 1
 
+    def forget_delivery(self, *, delivery_id: str) -> None:
+        """Drop a delivery id that could not be handled, so GitHub's redelivery is accepted."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM webhook_deliveries WHERE delivery_id = ?", (delivery_id,))
+
     # --- keys ---------------------------------------------------------------------------------
 
     def add_key(self, *, key_id: str, name: str, key_hash: str) -> None:

@@ -90,11 +90,14 @@ def receive(
     body: bytes,
     secret: str,
     record_delivery: Callable[[str], bool],
+    forget_delivery: Callable[[str], None],
     triggers: Mapping[str, Triggers],
     github: GitHubReads,
 ) -> Decision:
     """Check one delivery and decide. `headers` has lower-case names; `record_delivery(id)` is
-    True the first time an id is seen. Raises `Refused` for a delivery not to be trusted."""
+    True the first time an id is seen. Raises `Refused` for a delivery not to be trusted, and
+    `GitHubError` when GitHub cannot be asked (the id is then forgotten, so that GitHub's
+    redelivery of it, which keeps the id, is not taken for a replay)."""
     if not signature_valid(secret=secret, body=body, header=headers.get(SIGNATURE_HEADER)):
         raise Refused("X-Hub-Signature-256 does not match the webhook secret", status=401)
     delivery = headers.get(DELIVERY_HEADER, "").strip()
@@ -111,7 +114,11 @@ def receive(
     event = headers.get(EVENT_HEADER, "").strip()
     if not record_delivery(delivery):
         return Decision(run=False, reason="delivery seen before (a replay)", event=event)
-    return decide(event=event, payload=payload, triggers=triggers, github=github)
+    try:
+        return decide(event=event, payload=payload, triggers=triggers, github=github)
+    except errors.GitHubError:
+        forget_delivery(delivery)
+        raise
 
 
 def decide(

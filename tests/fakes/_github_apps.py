@@ -4,8 +4,9 @@ Behaves like GitHub where the project depends on it:
 - an App JWT (`Authorization: Bearer <jwt>`) must be RS256, signed by the App's registered key,
   with `iss` = the App id, `iat` not in the future (60 s of clock drift allowed) and `exp` after
   now and at most 10 minutes after `iat`; otherwise 401 with GitHub's kind of message;
-- installation tokens (`ghs_...`) expire after `token_ttl` seconds of the fake's clock (real time
-  plus `advance`d seconds), after which every request with one gets 401 "Bad credentials";
+- installation tokens (`ghs_...`) expire after `token_ttl` seconds of the fake's token clock (real
+  time, or `frozen_at`, plus `advance_clock`ed seconds); after that every request with one gets
+  401 "Bad credentials";
 - a collaborator's permission is `admin`, `write` (maintain and write), `read` (triage and
   read) or `none`, with `role_name` the finer role, as GitHub's legacy field does.
 """
@@ -41,14 +42,17 @@ class Apps:
     """Registered Apps and the tokens issued to their installations."""
 
     def __init__(self) -> None:
-        self.offset = 0.0  # seconds added to real time for token expiry (`advance`)
+        self.offset = 0.0  # seconds added to the token clock (`advance_clock`)
+        self.frozen_at: float | None = None  # set: the token clock starts here, not real time
         self._apps: dict[int, App] = {}
         self._tokens: dict[str, tuple[int, float]] = {}  # token -> (installation id, expiry)
         self.roles: dict[str, str] = {}  # login (lower case) -> role_name
         self.issued: list[str] = []
 
     def now(self) -> float:
-        return time.time() + self.offset
+        """The clock installation tokens expire by (App JWTs are checked against real time)."""
+        start = time.time() if self.frozen_at is None else self.frozen_at
+        return start + self.offset
 
     def add(self, app: App) -> None:
         self._apps[app.app_id] = app

@@ -59,17 +59,20 @@ def test_good_app_jwt_gets_an_installation_token(fake: FakeGitHub, key: rsa.RSAP
 @pytest.mark.parametrize(
     ("claims", "message"),
     [
-        ({"exp": int(time.time()) + 3600}, "too far in the future"),
-        ({"exp": int(time.time()) - 10}, "'Expiration time'"),
-        ({"iat": int(time.time()) + 600}, "'Issued at'"),
+        ({"exp": 3600}, "too far in the future"),
+        ({"exp": -10}, "'Expiration time'"),
+        ({"iat": 600}, "'Issued at'"),
         ({"iss": "999"}, "Integration not found"),
     ],
 )
 def test_bad_app_jwt_claims_get_401(
     fake: FakeGitHub, key: rsa.RSAPrivateKey, claims: dict[str, object], message: str
 ) -> None:
-    """Expiry too far out, expired, issued in the future, another App: 401 like GitHub."""
-    answer = _post(fake, _jwt(key, **claims))
+    """Expiry too far out, expired, issued in the future, another App: 401 like GitHub.
+    (Times are seconds from now, taken when the test runs.)"""
+    now = int(time.time())
+    timed = {k: now + v if k in ("exp", "iat") else v for k, v in claims.items()}
+    answer = _post(fake, _jwt(key, **timed))
     assert answer.status_code == 401
     assert message in answer.json()["message"]
 

@@ -46,6 +46,7 @@ def fake(app_key: rsa.RSAPrivateKey) -> Iterator[FakeGitHub]:
             installation_id=INSTALLATION,
             token_ttl=TTL,
         )
+        gh.apps.frozen_at = 1_800_000_000.0  # token expiry follows advance_clock only
         yield gh
         assert gh.violations == []
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from evals_action import github_app
+from evals_action import errors, github_app
 from evals_action.server import store, webhooks
 from tests.fakes.events import event_payload
 from tests.fakes.github import FakeGitHub
@@ -67,7 +67,7 @@ def db(tmp_path: Path, clock: Clock) -> Iterator[store.Store]:
 
 def _reads(fake: FakeGitHub) -> github_app.RepositoryReads:
     return github_app.RepositoryReads(
-        source=github_app.StaticToken(fake.token), api_url=fake.url, user_agent="t"
+        source=github_app.StaticToken(fake.token), api_url=fake.url, user_agent="t", retries=0
     )
 
 
@@ -93,6 +93,7 @@ def _deliver(
         body=raw if body is None else body,
         secret=SECRET,
         record_delivery=lambda d: db.record_delivery(delivery_id=d, keep_seconds=7 * 86400),
+        forget_delivery=lambda d: db.forget_delivery(delivery_id=d),
         triggers={REPO: TRIGGERS},
         github=_reads(fake),
     )
@@ -298,7 +299,19 @@ def test_body_that_is_not_json_is_refused(fake: FakeGitHub, db: store.Store) -> 
             body=raw,
             secret=SECRET,
             record_delivery=lambda d: True,
+            forget_delivery=lambda d: None,
             triggers={REPO: TRIGGERS},
             github=_reads(fake),
         )
     assert caught.value.status == 400
+
+
+def test_github_failure_forgets_the_delivery_so_a_redelivery_counts(
+    fake: FakeGitHub, db: store.Store
+) -> None:
+    """GitHub down while asking permissions: an error, and the same delivery id may come again."""
+    fake.fail_next(method="GET", path_pattern=r"/permission$", status=502)
+    with pytest.raises(errors.GitHubError):
+        _deliver(fake, db, "issue_comment", _comment("/eval", "maintainer"), delivery="d-6")
+    again = _deliver(fake, db, "issue_comment", _comment("/eval", "maintainer"), delivery="d-6")
+    assert again.run
