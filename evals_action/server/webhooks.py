@@ -70,6 +70,7 @@ class Decision:
     run: bool
     reason: str
     event: str = ""
+    delivery: str = ""  # X-GitHub-Delivery: a natural Idempotency-Key for the runs it starts
     repository: str = ""
     prompts: tuple[str, ...] = ()
     pull_request: int | None = None
@@ -115,10 +116,11 @@ def receive(
     if not record_delivery(delivery):
         return Decision(run=False, reason="delivery seen before (a replay)", event=event)
     try:
-        return decide(event=event, payload=payload, triggers=triggers, github=github)
+        decision = decide(event=event, payload=payload, triggers=triggers, github=github)
     except errors.GitHubError:
         forget_delivery(delivery)
         raise
+    return dataclasses.replace(decision, delivery=delivery)
 
 
 def decide(

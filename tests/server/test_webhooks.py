@@ -172,11 +172,12 @@ def test_deployment_status_success_runs_with_its_target_url(
     fake: FakeGitHub, db: store.Store
 ) -> None:
     """Preview from the deployment event; the PR found through the commit."""
-    decision = _deliver(fake, db, "deployment_status", _deployment())
+    decision = _deliver(fake, db, "deployment_status", _deployment(), delivery="d-7")
     assert decision == webhooks.Decision(
         run=True,
         reason="deployed",
         event="deployment_status",
+        delivery="d-7",
         repository=REPO,
         prompts=TRIGGERS.prompts,
         pull_request=12,
