@@ -104,3 +104,17 @@ def test_collaborator_permission_follows_the_role(fake: FakeGitHub) -> None:
         "stranger": ("read", "read"),
     }
     assert fake.violations == []
+
+
+def test_app_requests_are_checked_against_the_openapi_description(
+    fake: FakeGitHub, key: rsa.RSAPrivateKey
+) -> None:
+    """The App endpoints are in the description cut, so a malformed body is a violation."""
+    requests.post(
+        f"{fake.url}/app/installations/{INSTALLATION}/access_tokens",
+        headers={"Authorization": f"Bearer {_jwt(key)}", "User-Agent": "t"},
+        json={"repositories": "octo-repo"},
+        timeout=10,
+    )
+    (violation,) = fake.take_violations()
+    assert "repositories" in violation
