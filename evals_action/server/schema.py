@@ -55,6 +55,13 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX runs_in_flight ON runs (status) WHERE status IN ('pending', 'running');
     CREATE INDEX runs_pull_request ON runs (prompt_id, repository, pull_request);
     """,
+    """
+    CREATE TABLE webhook_deliveries (
+        delivery_id TEXT PRIMARY KEY,
+        received_at REAL NOT NULL
+    );
+    CREATE INDEX webhook_deliveries_received ON webhook_deliveries (received_at);
+    """,
 )
 
 

@@ -273,6 +273,27 @@ class Store:
             ).fetchall()
         return [schema.run_row(r) for r in rows]
 
+    # --- webhook deliveries -------------------------------------------------------------------
+
+    def record_delivery(self, *, delivery_id: str, keep_seconds: float) -> bool:
+        """Remember a webhook delivery id; False when it was seen in the last `keep_seconds`
+        (a replay). Older ids are forgotten here, so the table stays bounded."""
+        now = self._clock()
+        with self._transaction() as conn:
+            conn.execute(
+                "DELETE FROM webhook_deliveries WHERE received_at < ?", (now - keep_seconds,)
+            )
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO webhook_deliveries (delivery_id, received_at) VALUES (?, ?)",
+                (delivery_id, now),
+            )
+        return cursor.rowcount == 1
+
+    def forget_delivery(self, *, delivery_id: str) -> None:
+        """Drop a delivery id that could not be handled, so GitHub's redelivery is accepted."""
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM webhook_deliveries WHERE delivery_id = ?", (delivery_id,))
+
     # --- keys ---------------------------------------------------------------------------------
 
     def add_key(self, *, key_id: str, name: str, key_hash: str) -> None:

@@ -17,6 +17,10 @@ Behaviour worth knowing:
   workflow's `artifact_files` as artifact `rollout-result`; its `/zip` answers 302 to a download
   URL on this server (which drips the zip a byte at a time when `download_drip` is set).
 - Contract checks beyond the description: editing or deleting a comment someone else wrote.
+- GitHub Apps (`add_app`): `POST /app/installations/{id}/access_tokens` and
+  `GET /repos/{o}/{r}/installation` need an App JWT signed by the App's key; installation tokens
+  expire (`advance_clock`) and then get 401. `set_role` gives a user a role on the repository,
+  read back by `GET .../collaborators/{username}/permission`. See `_github_apps`.
 
 Run standalone with `python -m tests.fakes.github --port 0 [--state-file F]`; see `main`.
 """
@@ -38,6 +42,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote, urlencode
 
+from tests.fakes import _github_apps as apps
 from tests.fakes import _github_objects as objects
 from tests.fakes import _openapi
 from tests.fakes._http import FakeServer, RecordedRequest, Reply, serve_main
@@ -167,7 +172,11 @@ ROUTES = _routes(
     ("POST", _REPO + r"/actions/runs/(?P<run_id>\d+)/cancel", "_cancel_run"),
     ("GET", _REPO + r"/actions/runs/(?P<run_id>\d+)/artifacts", "_list_artifacts"),
     ("GET", _REPO + r"/actions/artifacts/(?P<artifact_id>\d+)/(?P<fmt>[^/]+)", "_get_zip"),
+    ("POST", r"/app/installations/(?P<installation_id>\d+)/access_tokens", "_create_app_token"),
+    ("GET", _REPO + r"/installation", "_get_repo_installation"),
+    ("GET", _REPO + r"/collaborators/(?P<username>[^/]+)/permission", "_get_permission"),
 )
+_APP_ROUTES = re.compile(r"/app/|/repos/[^/]+/[^/]+/installation$")
 _DOCS = {
     "_get_user": "users/users#get-the-authenticated-user",
     "_create_comment": "issues/comments#create-an-issue-comment",
@@ -188,6 +197,8 @@ class FakeGitHub(FakeServer):
             "add_comment",
             "add_workflow",
             "fail_next",
+            "set_role",
+            "advance_clock",
             "clear_requests",
             "take_violations",
         }
@@ -235,6 +246,7 @@ class FakeGitHub(FakeServer):
         self._next_run = 9_000_000_001
         self._used = 0
         self._reset_at = int(time.time()) + 3600
+        self.apps = apps.Apps()
 
     # --- addresses -----------------------------------------------------------------------------
 
@@ -356,6 +368,32 @@ class FakeGitHub(FakeServer):
                     times=times,
                 )
             )
+
+    def add_app(
+        self,
+        *,
+        app_id: int,
+        public_key_pem: bytes,
+        installation_id: int,
+        repositories: Sequence[str] = (),
+        token_ttl: float = 3600.0,
+    ) -> None:
+        """A GitHub App installed on `repositories` (default: the main one). Its JWTs must verify
+        with `public_key_pem`; its installation tokens expire after `token_ttl` seconds."""
+        with self._lock:
+            names = {r.lower() for r in (repositories or [self.full_name])}
+            slug = f"evals-app-{app_id}"
+            self.apps.add(apps.App(app_id, public_key_pem, installation_id, names, token_ttl, slug))
+
+    def set_role(self, *, login: str, role: str) -> None:
+        """A collaborator's role: admin, maintain, write, triage or read."""
+        with self._lock:
+            self.apps.roles[login.lower()] = role
+
+    def advance_clock(self, *, seconds: float) -> None:
+        """Move the clock installation tokens expire by (JWTs are checked against real time)."""
+        with self._lock:
+            self.apps.offset += seconds
 
     # --- inspection ----------------------------------------------------------------------------
 
@@ -480,7 +518,11 @@ class FakeGitHub(FakeServer):
 
     def _authorized(self, request: RecordedRequest) -> bool:
         scheme, _, credential = (request.header("authorization") or "").partition(" ")
-        return scheme.lower() in ("token", "bearer") and credential.strip() == self.token
+        if _APP_ROUTES.match(request.route):  # App JWTs: the handler verifies them
+            return scheme.lower() == "bearer" and credential.count(".") == 2
+        if scheme.lower() not in ("token", "bearer"):
+            return False
+        return credential.strip() == self.token or self.apps.token_valid(credential.strip())
 
     def _take_fault(self, request: RecordedRequest) -> Reply | None:
         for fault in self._faults:
@@ -635,6 +677,34 @@ class FakeGitHub(FakeServer):
 
     def _get_repo(self, request: RecordedRequest, repo: _Repo) -> Reply:
         return Reply(200, self._repo_json(repo))
+
+    # --- GitHub Apps ---------------------------------------------------------------------------
+
+    def _create_app_token(self, request: RecordedRequest, installation_id: str) -> Reply:
+        app, problem = self.apps.jwt_problem(request.header("authorization") or "")
+        if app is None or problem:
+            return self._error(401, problem or "A JSON web token could not be decoded")
+        if app.installation_id != int(installation_id):
+            return self._error(404, "Not Found")
+        token, expires_at = self.apps.issue(app)
+        return Reply(201, {"token": token, "expires_at": expires_at, "permissions": {}})
+
+    def _get_repo_installation(self, request: RecordedRequest, repo: _Repo) -> Reply:
+        app, problem = self.apps.jwt_problem(request.header("authorization") or "")
+        if app is None or problem:
+            return self._error(401, problem or "A JSON web token could not be decoded")
+        if self.apps.for_repository(repo.full_name) is not app:
+            return self._error(404, "Not Found")
+        site = self._site()
+        account = objects.user(site, login=repo.full_name.split("/")[0], type="Organization")
+        return Reply(
+            200, apps.installation_json(api=site.api, html=site.html, app=app, account=account)
+        )
+
+    def _get_permission(self, request: RecordedRequest, repo: _Repo, username: str) -> Reply:
+        permission, role = self.apps.permission(username) or ("read", "read")  # public repo
+        user = {**objects.user(self._site(), login=username), "role_name": role}
+        return Reply(200, {"permission": permission, "role_name": role, "user": user})
 
     # --- pull requests -------------------------------------------------------------------------
 

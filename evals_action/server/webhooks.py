@@ -1,0 +1,259 @@
+"""GitHub webhook deliveries: is it GitHub, have we seen it, and what does it ask us to run.
+
+`receive` takes one delivery (headers and raw body) and returns a `Decision`, in this order:
+1. `X-Hub-Signature-256` must be the HMAC-SHA256 of the raw body with the webhook secret,
+   compared in constant time (`hmac.compare_digest`); otherwise `Refused` (401), before the body
+   is even parsed;
+2. the body must be a JSON object, and `X-GitHub-Delivery` a delivery id; otherwise `Refused`;
+3. a delivery id seen before is a replay: a `Decision` not to run (the record is the server's
+   SQLite, see `store.Store.record_delivery`);
+4. `decide`: the repository's triggers from the config, and the fork rules of docs/permissions.md.
+
+`decide` reads GitHub only through `GitHubReads` (production: `github_app.RepositoryReads`):
+a commenter's permission comes from `GET /repos/{o}/{r}/collaborators/{u}/permission`, never from
+the payload's `author_association`. Nothing here starts a run; the caller does that with the
+decision, after answering GitHub.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import hashlib
+import hmac
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from evals_action import errors, github_app, text
+
+SIGNATURE_HEADER = "x-hub-signature-256"
+DELIVERY_HEADER = "x-github-delivery"
+EVENT_HEADER = "x-github-event"
+WRITE_OR_HIGHER = frozenset({"admin", "write"})  # `maintain` is reported as `write`
+MAX_DELIVERY_ID = 100
+
+
+class Refused(errors.EvalsActionError):
+    """A delivery that is not GitHub's or not readable; `status` is the HTTP answer."""
+
+    def __init__(self, message: str, *, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclasses.dataclass(frozen=True)
+class Triggers:
+    """Which events start which prompts for one repository (the `[[webhooks.repositories]]`)."""
+
+    repository: str
+    prompts: tuple[str, ...]
+    deployment_status: bool = False
+    environments: tuple[str, ...] = ()  # deployment_status: only these environments (empty: any)
+    status_contexts: tuple[str, ...] = ()  # status: success of these contexts (globs)
+    label: str = ""  # pull_request labeled with this label
+    command: str = ""  # issue_comment starting with this, e.g. "/eval"
+
+
+class GitHubReads(Protocol):
+    def permission(self, *, repository: str, login: str) -> str: ...
+
+    def pull(self, *, repository: str, number: int) -> github_app.PullInfo: ...
+
+    def pulls_for_commit(self, *, repository: str, sha: str) -> list[github_app.PullInfo]: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Decision:
+    """What a delivery asks for. `run` False: nothing to do, and `reason` says why."""
+
+    run: bool
+    reason: str
+    event: str = ""
+    delivery: str = ""  # X-GitHub-Delivery: a natural Idempotency-Key for the runs it starts
+    repository: str = ""
+    prompts: tuple[str, ...] = ()
+    pull_request: int | None = None
+    sha: str = ""
+    preview_url: str | None = None  # only ever from a deployment_status or status event
+
+
+def signature_valid(*, secret: str, body: bytes, header: str | None) -> bool:
+    """Whether `header` is `sha256=<HMAC-SHA256 of body>`, compared in constant time."""
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    given = (header or "").strip().encode("utf-8", "replace")
+    return hmac.compare_digest(expected.encode(), given)
+
+
+def receive(
+    *,
+    headers: Mapping[str, str],
+    body: bytes,
+    secret: str,
+    record_delivery: Callable[[str], bool],
+    forget_delivery: Callable[[str], None],
+    triggers: Mapping[str, Triggers],
+    github: GitHubReads,
+) -> Decision:
+    """Check one delivery and decide. `headers` has lower-case names; `record_delivery(id)` is
+    True the first time an id is seen. Raises `Refused` for a delivery not to be trusted, and
+    `GitHubError` when GitHub cannot be asked (the id is then forgotten, so that GitHub's
+    redelivery of it, which keeps the id, is not taken for a replay)."""
+    if not signature_valid(secret=secret, body=body, header=headers.get(SIGNATURE_HEADER)):
+        raise Refused("X-Hub-Signature-256 does not match the webhook secret", status=401)
+    delivery = headers.get(DELIVERY_HEADER, "").strip()
+    if not delivery or len(delivery) > MAX_DELIVERY_ID:
+        raise Refused("X-GitHub-Delivery is missing", status=400)
+    try:
+        payload = json.loads(body)
+    except (ValueError, RecursionError):
+        payload = None
+    if not isinstance(payload, dict):
+        raise Refused(
+            "the body is not a JSON object (set Content type: application/json)", status=400
+        )
+    event = headers.get(EVENT_HEADER, "").strip()
+    if not record_delivery(delivery):
+        return Decision(run=False, reason="delivery seen before (a replay)", event=event)
+    try:
+        decision = decide(event=event, payload=payload, triggers=triggers, github=github)
+    except errors.GitHubError:
+        forget_delivery(delivery)
+        raise
+    return dataclasses.replace(decision, delivery=delivery)
+
+
+def decide(
+    *, event: str, payload: Mapping[str, Any], triggers: Mapping[str, Triggers], github: GitHubReads
+) -> Decision:
+    """What this event asks the server to run for its repository (see the module docstring)."""
+    repository = _str(payload, "repository", "full_name")
+    found = triggers.get(repository.lower())
+    if found is None:
+        return Decision(run=False, reason="repository not configured in [webhooks]", event=event)
+    handler = _HANDLERS.get(event)
+    if handler is None:
+        return Decision(run=False, reason=f"event {event!r} starts nothing", event=event)
+    decision = handler(payload, found, github)
+    return dataclasses.replace(decision, event=event, repository=found.repository)
+
+
+def _deployment_status(payload: Mapping[str, Any], t: Triggers, gh: GitHubReads) -> Decision:
+    if not t.deployment_status:
+        return Decision(run=False, reason="deployment_status triggers are off")
+    if _str(payload, "deployment_status", "state") != "success":
+        return Decision(run=False, reason="deployment not successful (yet)")
+    environment = _str(payload, "deployment", "environment")
+    if t.environments and environment not in t.environments:
+        return Decision(run=False, reason="environment not in the configured environments")
+    preview = _str(payload, "deployment_status", "target_url") or _str(
+        payload, "deployment_status", "environment_url"
+    )
+    return _on_commit(gh, t, sha=_str(payload, "deployment", "sha"), preview=preview)
+
+
+def _status(payload: Mapping[str, Any], t: Triggers, gh: GitHubReads) -> Decision:
+    context = _str(payload, "context")
+    if not any(fnmatch.fnmatchcase(context, pattern) for pattern in t.status_contexts):
+        return Decision(run=False, reason="status context not in status_contexts")
+    if _str(payload, "state") != "success":
+        return Decision(run=False, reason="status not successful (yet)")
+    return _on_commit(gh, t, sha=_str(payload, "sha"), preview=_str(payload, "target_url"))
+
+
+def _on_commit(gh: GitHubReads, t: Triggers, *, sha: str, preview: str) -> Decision:
+    """A deployment finished for `sha`: its open PR, unless that PR comes from a fork."""
+    if not preview.startswith(("https://", "http://")):
+        return Decision(run=False, reason="the event names no preview URL")
+    if not sha:
+        return Decision(run=False, reason="the event names no commit")
+    pulls = [p for p in gh.pulls_for_commit(repository=t.repository, sha=sha) if p.open]
+    pull = next((p for p in pulls if p.head_sha == sha), pulls[0] if pulls else None)
+    if pull is not None and pull.fork:
+        return Decision(run=False, reason=_FORK, pull_request=pull.number, sha=sha)
+    number = pull.number if pull else None
+    return Decision(
+        run=True,
+        reason="deployed",
+        prompts=t.prompts,
+        pull_request=number,
+        sha=sha,
+        preview_url=preview,
+    )
+
+
+def _labeled(payload: Mapping[str, Any], t: Triggers, gh: GitHubReads) -> Decision:
+    if payload.get("action") != "labeled" or not t.label:
+        return Decision(run=False, reason="not a configured label")
+    if _str(payload, "label", "name") != t.label:
+        return Decision(run=False, reason="not a configured label")
+    refusal = _needs_write(gh, t, login=_str(payload, "sender", "login"))
+    if refusal:
+        return refusal
+    number = payload.get("number")
+    if not isinstance(number, int) or isinstance(number, bool):
+        return Decision(run=False, reason="the event names no pull request")
+    return _maintainer_asked(gh, t, number=number, prompts=t.prompts)
+
+
+def _comment(payload: Mapping[str, Any], t: Triggers, gh: GitHubReads) -> Decision:
+    if payload.get("action") != "created" or not t.command:
+        return Decision(run=False, reason="not a command")
+    issue = payload.get("issue")
+    if not isinstance(issue, Mapping) or not isinstance(issue.get("pull_request"), Mapping):
+        return Decision(run=False, reason="comment is not on a pull request")
+    first = (_str(payload, "comment", "body").strip().splitlines() or [""])[0].split()
+    if not first or first[0] != t.command or len(first) > 2:
+        return Decision(run=False, reason="not a command")
+    prompts = t.prompts if len(first) == 1 else (first[1],)
+    if not set(prompts) <= set(t.prompts):
+        return Decision(run=False, reason="the command names a prompt not configured here")
+    if _str(payload, "sender", "type") == "Bot":
+        return Decision(run=False, reason="commands from bots are ignored")
+    refusal = _needs_write(gh, t, login=_str(payload, "sender", "login"))
+    if refusal:
+        return refusal
+    number = issue.get("number")
+    if not isinstance(number, int) or isinstance(number, bool):
+        return Decision(run=False, reason="the event names no pull request")
+    return _maintainer_asked(gh, t, number=number, prompts=prompts)
+
+
+def _needs_write(gh: GitHubReads, t: Triggers, *, login: str) -> Decision | None:
+    """None when `login` may write to the repository (asked of GitHub), else a refusal."""
+    if login and gh.permission(repository=t.repository, login=login) in WRITE_OR_HIGHER:
+        return None
+    return Decision(run=False, reason="the sender lacks write permission on the repository")
+
+
+def _maintainer_asked(
+    gh: GitHubReads, t: Triggers, *, number: int, prompts: tuple[str, ...]
+) -> Decision:
+    """A maintainer asked for PR `number` (fork or not); the preview comes from a deployment."""
+    pull = gh.pull(repository=t.repository, number=number)
+    if not pull.open:
+        return Decision(run=False, reason="the pull request is closed", pull_request=number)
+    return Decision(
+        run=True,
+        reason="a maintainer asked",
+        prompts=prompts,
+        pull_request=number,
+        sha=pull.head_sha,
+    )
+
+
+def _str(data: Any, *keys: str) -> str:
+    for key in keys:
+        if not isinstance(data, Mapping):
+            return ""
+        data = data.get(key)
+    return text.nonempty(data) or ""
+
+
+_FORK = "pull request from a fork: evaluated only when a maintainer asks (label or command)"
+_HANDLERS: dict[str, Callable[[Mapping[str, Any], Triggers, GitHubReads], Decision]] = {
+    "deployment_status": _deployment_status,
+    "status": _status,
+    "pull_request": _labeled,
+    "issue_comment": _comment,
+}

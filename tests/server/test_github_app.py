@@ -1,0 +1,164 @@
+"""GitHub App installation tokens through PyGithub's App auth, against FakeGitHub on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import github
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from evals_action import errors, github_app
+from tests.fakes.github import FakeGitHub
+from tests.fakes.oidc import new_key
+
+APP_ID = 424242
+INSTALLATION = 5550001
+TTL = 3600.0
+
+
+def _pem(key: rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+def _public_pem(key: rsa.RSAPrivateKey) -> bytes:
+    return key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+
+
+@pytest.fixture(scope="module")
+def app_key() -> rsa.RSAPrivateKey:
+    return new_key()
+
+
+@pytest.fixture
+def fake(app_key: rsa.RSAPrivateKey) -> Iterator[FakeGitHub]:
+    with FakeGitHub() as gh:
+        gh.add_app(
+            app_id=APP_ID,
+            public_key_pem=_public_pem(app_key),
+            installation_id=INSTALLATION,
+            token_ttl=TTL,
+        )
+        gh.apps.frozen_at = 1_800_000_000.0  # token expiry follows advance_clock only
+        yield gh
+        assert gh.violations == []
+
+
+def _tokens(fake: FakeGitHub, key: rsa.RSAPrivateKey) -> github_app.AppTokens:
+    return github_app.AppTokens(
+        app_id=str(APP_ID),
+        private_key=_pem(key),
+        api_url=fake.url,
+        user_agent="evals-action-tests",
+        clock=fake.apps.now,
+    )
+
+
+def _mints(fake: FakeGitHub) -> int:
+    return sum(r.route.endswith("/access_tokens") for r in fake.requests)
+
+
+def test_installation_token_is_minted_with_the_apps_jwt_and_works(
+    fake: FakeGitHub, app_key: rsa.RSAPrivateKey
+) -> None:
+    """The fake verifies the App JWT; the token it issues reads the repository."""
+    tokens = _tokens(fake, app_key)
+    token = tokens.token(repository=fake.full_name)
+    assert token.startswith("ghs_")
+    assert [r.route for r in fake.requests] == [
+        f"/repos/{fake.full_name}/installation",
+        f"/app/installations/{INSTALLATION}/access_tokens",
+    ]
+    gh = github_app.client(
+        source=tokens, repository=fake.full_name, api_url=fake.url, user_agent="t"
+    )
+    assert gh.get_repo(fake.full_name).private is False
+    assert fake.requests[-1].header("authorization") == f"token {token}"
+
+
+def test_token_is_cached_until_shortly_before_it_expires(
+    fake: FakeGitHub, app_key: rsa.RSAPrivateKey
+) -> None:
+    """One mint per installation while the token has more than the margin left."""
+    tokens = _tokens(fake, app_key)
+    first = tokens.token(repository=fake.full_name)
+    fake.advance_clock(seconds=TTL - github_app.DEFAULT_MARGIN_SECONDS - 1)
+    assert tokens.token(repository=fake.full_name.upper()) == first
+    assert _mints(fake) == 1
+    fake.advance_clock(seconds=2)
+    second = tokens.token(repository=fake.full_name)
+    assert second != first
+    assert _mints(fake) == 2
+    assert sum(r.route.endswith("/installation") for r in fake.requests) == 1
+
+
+def test_expired_installation_token_is_refused_by_the_fake(
+    fake: FakeGitHub, app_key: rsa.RSAPrivateKey
+) -> None:
+    """Honest expiry: after its hour, the token gets 401, and a fresh one is minted."""
+    tokens = _tokens(fake, app_key)
+    old = tokens.token(repository=fake.full_name)
+    gh = github_app.client(
+        source=github_app.StaticToken(old),
+        repository=fake.full_name,
+        api_url=fake.url,
+        user_agent="t",
+    )
+    fake.advance_clock(seconds=TTL + 1)
+    with pytest.raises(github.BadCredentialsException):
+        _ = gh.get_repo(fake.full_name).private
+    fresh = github_app.client(
+        source=tokens, repository=fake.full_name, api_url=fake.url, user_agent="t"
+    )
+    assert fresh.get_repo(fake.full_name).private is False
+
+
+def test_jwt_signed_by_another_key_is_refused(fake: FakeGitHub) -> None:
+    """A key that is not the App's gets GitHub's 401; the message names the setting to check."""
+    other = new_key()
+    with pytest.raises(errors.GitHubError) as caught:
+        _tokens(fake, other).token(repository=fake.full_name)
+    assert caught.value.status == 401
+    assert "private_key_file" in str(caught.value)
+    assert "PRIVATE KEY" not in str(caught.value)
+
+
+def test_app_not_installed_on_the_repository_is_a_clear_error(
+    fake: FakeGitHub, app_key: rsa.RSAPrivateKey
+) -> None:
+    """No installation on the repository: 404 with what to do."""
+    fake.add_workflow(workflow_id="x.yml", numeric_id=1, repo_full_name="other-org/other")
+    with pytest.raises(errors.GitHubError, match="is the App installed"):
+        _tokens(fake, app_key).token(repository="other-org/other")
+
+
+def test_unusable_private_key_is_a_config_error(fake: FakeGitHub) -> None:
+    """A file that is not an RSA key fails at start (exit 2), without echoing it."""
+    with pytest.raises(errors.ConfigError) as caught:
+        github_app.AppTokens(
+            app_id=str(APP_ID),
+            private_key="not a key at all",
+            api_url=fake.url,
+            user_agent="t",
+        )
+    assert caught.value.exit_code == 2
+    assert "not a key at all" not in str(caught.value)
+    assert fake.requests == []
+
+
+def test_static_token_is_the_fallback(fake: FakeGitHub) -> None:
+    """With no App configured, a plain token authenticates the same client."""
+    source = github_app.StaticToken(fake.token)
+    assert source.token(repository="any/repo") == fake.token
+    assert fake.token not in repr(source)
+    gh = github_app.client(
+        source=source, repository=fake.full_name, api_url=fake.url, user_agent="t"
+    )
+    assert gh.get_repo(fake.full_name).private is False
