@@ -20,9 +20,11 @@ from typing import Any
 
 from evals_action import (
     backends,
+    convert,
     errors,
     event,
     github_api,
+    inputs,
     models,
     outcome,
     polling,
@@ -114,15 +116,13 @@ def skip_fork(*, environ: Mapping[str, str], mode: str, secrets: Sequence[str]) 
 def banner(*, backend: str, api_base_url: str) -> str:
     """The log's first line (after the masks): which deployment this run talks to, worded as
     the managed action words it."""
-    if backend.strip() in ("", "evals-api"):
-        return f"2027 eval action: API base={api_base_url}"
-    return f"2027 eval action: backend={backend.strip()} (api-base-url is not used)"
+    return backends.banner(backend=backend, api_base_url=api_base_url)
 
 
 def _api_base(environ: Mapping[str, str]) -> str:
-    raw = environ.get("EVALS_API_BASE_URL", "") or settings.DEFAULT_API_BASE_URL
+    raw = environ.get("EVALS_API_BASE_URL", "") or inputs.DEFAULT_API_BASE_URL
     try:
-        return settings.clean_url(name="api-base-url", raw=raw)
+        return convert.clean_url(name="api-base-url", raw=raw)
     except ValueError:
         return raw.strip()
 
@@ -242,9 +242,7 @@ def _reason(error: errors.APIError) -> str:
 
 
 def _deadline_minutes(config: settings.Settings) -> float:
-    if config.backend != "evals-api" and config.rollout.timeout_minutes:
-        return config.rollout.timeout_minutes
-    return config.wait_timeout_minutes
+    return backends.deadline_minutes(settings=config)
 
 
 def _context(target: models.Target) -> dict[str, Any] | None:
@@ -374,7 +372,7 @@ def _view(
         template_vars=config.template_vars,
         url_map=config.url_map,
         sha=target.sha,
-        dashboard_url=f"{config.api_base_url}/dashboard" if config.backend == "evals-api" else None,
+        dashboard_url=backends.dashboard_url(settings=config),
         extras=extras,
     )
 

@@ -51,7 +51,25 @@ def test_cli_options_cover_every_input() -> None:
     """Each input is also an option of `evals-action run` (with the same env var)."""
     from evals_action import cli
 
-    assert [name for name, _, _ in cli.RUN_OPTIONS] == list(action()["inputs"])
+    params = [p for p in cli.run_command.params if p.name not in ("dry_run", "local")]
+    assert [p.opts[0] for p in params] == [f"--{name}" for name in action()["inputs"]]
+    for param in params:
+        name = param.opts[0].removeprefix("--")
+        flag = action()["inputs"][name].get("default") == "false"
+        assert param.secondary_opts == ([f"--no-{name}"] if flag else [])
+        assert param.envvar == (None if flag else "EVALS_" + name.upper().replace("-", "_"))
+
+
+def test_the_secrets_and_flags_named_above_the_table_are_the_tables() -> None:
+    """The paragraph before the inputs table lists the secrets and the on/off inputs."""
+    from evals_action import inputs
+
+    text = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    secrets = re.search(r"Secrets \(([^)]*)\) must be", text)
+    assert secrets is not None
+    assert re.findall(r"`([a-z-]+)`", secrets.group(1)) == [i.name for i in inputs.SECRETS]
+    flags = re.findall(r"`--([a-z-]+)`/`--no-\1`", text)
+    assert flags == [i.name for i in inputs.TABLE if i.flag]
 
 
 def test_readme_lists_the_two_commands() -> None:
