@@ -103,6 +103,8 @@ class Input:
     secret: bool = False  # masked, redacted everywhere, refused when shorter than 8 characters
     flag: bool = False  # `--x/--no-x`; its variable takes true/false (read by settings, not click)
     required: bool = False  # needed whatever the backend (a backend's own needs: `backends`)
+    # read only by these backends (`backends.ROLLOUT`: by every rollout backend); () by all
+    backends: tuple[str, ...] = ()
     also_env: str = ""  # a runner variable read when this input is unset
     field: str = ""  # the `Settings` (or `RolloutSettings`) attribute; default: the name with _
 
@@ -120,8 +122,10 @@ def env_name(name: str) -> str:
     return "EVALS_" + name.upper().replace("-", "_")
 
 
-def _secret(name: str, help: str, shown: str | None = None) -> Input:
-    return Input(name, help, shown, convert.clean_secret, secret=True)
+def _secret(
+    name: str, help: str, shown: str | None = None, *, backends: tuple[str, ...] = ()
+) -> Input:
+    return Input(name, help, shown, convert.clean_secret, secret=True, backends=backends)
 
 
 def _flag(name: str, help: str) -> Input:
@@ -129,13 +133,18 @@ def _flag(name: str, help: str) -> Input:
 
 
 TABLE: tuple[Input, ...] = (
-    _secret("api-key", "Bearer key for the evals API (required for evals-api). Masked."),
+    _secret(
+        "api-key",
+        "Bearer key for the evals API (required for evals-api). Masked.",
+        backends=("evals-api",),
+    ),
     Input(
         "api-base-url",
         "Evals API root. https:// except on loopback.",
         DEFAULT_API_BASE_URL,
         clean_api_base_url,
         fallback=DEFAULT_API_BASE_URL,
+        backends=("evals-api",),
     ),
     Input("prompt-id", "Prompt UUID to run (required).", required=True),
     Input(
@@ -197,19 +206,26 @@ TABLE: tuple[Input, ...] = (
     Input(
         "prompt-file",
         "Rollout backends: JSON prompt file (title, messages, tools, completion_params).",
+        backends=(backends.ROLLOUT,),
     ),
     Input(
         "completion-params",
         "Rollout backends: JSON object overriding the file's completion_params.",
         clean=convert.clean_json_object,
         fallback=None,
+        backends=(backends.ROLLOUT,),
     ),
     Input(
         "model-base-url",
         "Rollout backends: OpenAI-compatible base URL for the agent.",
         clean=clean_optional_url,
+        backends=(backends.ROLLOUT,),
     ),
-    _secret("model-api-key", "Rollout backends: key passed to the agent. Masked."),
+    _secret(
+        "model-api-key",
+        "Rollout backends: key passed to the agent. Masked.",
+        backends=(backends.ROLLOUT,),
+    ),
     Input(
         "rollout-timeout-minutes",
         "Rollout backends: rollout deadline.",
@@ -217,8 +233,14 @@ TABLE: tuple[Input, ...] = (
         clean_rollout_timeout_minutes,
         fallback=None,
         field="timeout_minutes",
+        backends=(backends.ROLLOUT,),
     ),
-    Input("rollout-url", "remote: base URL of the rollout service.", clean=clean_optional_url),
+    Input(
+        "rollout-url",
+        "remote: base URL of the rollout service.",
+        clean=clean_optional_url,
+        backends=("remote",),
+    ),
     Input(
         "rollout-status",
         "remote: completion detection: service, gateway or auto.",
@@ -226,29 +248,54 @@ TABLE: tuple[Input, ...] = (
         clean_rollout_status,
         fallback="auto",
         field="status_mode",
+        backends=("remote",),
     ),
     Input(
-        "tracing-url", "remote: Eval Protocol tracing gateway base URL.", clean=clean_optional_url
+        "tracing-url",
+        "remote: Eval Protocol tracing gateway base URL.",
+        clean=clean_optional_url,
+        backends=("remote",),
     ),
-    _secret("tracing-api-key", "remote: tracing gateway key. Masked."),
+    _secret("tracing-api-key", "remote: tracing gateway key. Masked.", backends=("remote",)),
     Input(
         "workflow-repo",
         "github-workflow: owner/repo of the rollout workflow.",
         "this repository",
         clean_workflow_repo,
+        backends=("github-workflow",),
     ),
-    Input("workflow", "github-workflow: workflow file name or id."),
+    Input("workflow", "github-workflow: workflow file name or id.", backends=("github-workflow",)),
     Input(
-        "workflow-ref", "github-workflow: ref to dispatch on.", "main", clean_workflow_ref, "main"
+        "workflow-ref",
+        "github-workflow: ref to dispatch on.",
+        "main",
+        clean_workflow_ref,
+        "main",
+        backends=("github-workflow",),
     ),
     _secret(
-        "workflow-token", "github-workflow: token with actions: write. Masked.", "github-token"
+        "workflow-token",
+        "github-workflow: token with actions: write. Masked.",
+        "github-token",
+        backends=("github-workflow",),
     ),
-    Input("invocation-id", "Correlation invocation_id.", "gh-<run id>-<attempt>"),
-    Input("experiment-id", "Correlation experiment_id.", "<owner>/<repo>#<pr>"),
-    Input("rollout-id", "Correlation rollout_id.", "fresh unique id"),
-    Input("correlation-run-id", "Correlation run_id.", "random per run"),
-    Input("row-id", "Correlation row_id.", "prompt-id"),
+    Input(
+        "invocation-id",
+        "Correlation invocation_id.",
+        "gh-<run id>-<attempt>",
+        backends=(backends.ROLLOUT,),
+    ),
+    Input(
+        "experiment-id",
+        "Correlation experiment_id.",
+        "<owner>/<repo>#<pr>",
+        backends=(backends.ROLLOUT,),
+    ),
+    Input("rollout-id", "Correlation rollout_id.", "fresh unique id", backends=(backends.ROLLOUT,)),
+    Input(
+        "correlation-run-id", "Correlation run_id.", "random per run", backends=(backends.ROLLOUT,)
+    ),
+    Input("row-id", "Correlation row_id.", "prompt-id", backends=(backends.ROLLOUT,)),
 )
 
 BY_NAME = {item.name: item for item in TABLE}

@@ -5,11 +5,11 @@
 - `github_workflow`: an Eval Protocol rollout workflow dispatched on GitHub Actions.
 
 The registry (`KINDS`) is the one place that tells the backends apart: each `Kind` declares the
-inputs it reads, those it cannot run without, and whether it is an Eval Protocol rollout (the
-agent runs from our prompt file, under the rollout deadline) or the evals API (which knows the
-prompt, has a dashboard, and is the one reached through api-base-url). Code outside this package
-asks the small functions below, never compares `settings.backend` with a name. `create` builds
-one, importing only the module it needs.
+inputs it cannot run without, and whether it is an Eval Protocol rollout (the agent runs from our
+prompt file, under the rollout deadline) or the evals API (which knows the prompt, has a
+dashboard, and is the one reached through api-base-url); which backends read an input is a
+column of `inputs.TABLE`. Code outside this package asks the small functions below, never
+compares `settings.backend` with a name. `create` builds one, importing only the module it needs.
 """
 
 from __future__ import annotations
@@ -23,18 +23,8 @@ if TYPE_CHECKING:
     from evals_action import github_api, models, settings
     from evals_action.backends import base
 
-_ROLLOUT_INPUTS = (
-    "prompt-file",
-    "completion-params",
-    "model-base-url",
-    "model-api-key",
-    "rollout-timeout-minutes",
-    "invocation-id",
-    "experiment-id",
-    "rollout-id",
-    "correlation-run-id",
-    "row-id",
-)
+# In `inputs.Input.backends`: the input is read by every rollout backend.
+ROLLOUT = "rollout"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -43,11 +33,21 @@ class Kind:
 
     name: str
     module: str  # under `evals_action.backends`: the module that builds it
-    inputs: tuple[str, ...]  # the inputs it reads beyond those every backend reads
     required: tuple[str, ...] = ()  # inputs it cannot run without
     # (input, other input, value): the input is required when the other one has that value
     required_when: tuple[tuple[str, str, str], ...] = ()
     rollout: bool = True
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Every input it reads: those of all backends, and its own (`inputs.Input.backends`)."""
+        from evals_action import inputs
+
+        return tuple(item.name for item in inputs.TABLE if self.reads(backends=item.backends))
+
+    def reads(self, *, backends: tuple[str, ...]) -> bool:
+        """Whether an input read by `backends` (`()`: by every backend) is read by this one."""
+        return not backends or self.name in backends or (self.rollout and ROLLOUT in backends)
 
     def missing(self, *, name: str, required: Callable[[str], str]) -> str:
         """The problem line for a required input left unset (`required` words the name)."""
@@ -59,7 +59,6 @@ class Kind:
 DEFAULT = Kind(
     name="evals-api",
     module="evals_api",
-    inputs=("api-key", "api-base-url"),
     required=("api-key",),
     rollout=False,
 )
@@ -70,26 +69,12 @@ KINDS: dict[str, Kind] = {
         Kind(
             name="remote",
             module="remote",
-            inputs=(
-                *_ROLLOUT_INPUTS,
-                "rollout-url",
-                "rollout-status",
-                "tracing-url",
-                "tracing-api-key",
-            ),
             required=("prompt-file", "rollout-url"),
             required_when=(("tracing-url", "rollout-status", "gateway"),),
         ),
         Kind(
             name="github-workflow",
             module="github_workflow",
-            inputs=(
-                *_ROLLOUT_INPUTS,
-                "workflow-repo",
-                "workflow",
-                "workflow-ref",
-                "workflow-token",
-            ),
             required=("prompt-file", "workflow"),
         ),
     )

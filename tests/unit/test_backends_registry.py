@@ -56,6 +56,16 @@ def test_the_first_log_line_names_the_api_only_for_the_evals_api(backend: str, l
     assert backends.banner(backend=backend, api_base_url="https://x.example") == line
 
 
+def test_a_backend_reads_the_common_inputs_and_its_own() -> None:
+    remote, workflow = backends.KINDS["remote"].inputs, backends.KINDS["github-workflow"].inputs
+    assert {"prompt-id", "url-map", "prompt-file", "rollout-url", "tracing-api-key"} <= set(remote)
+    assert not {"api-key", "workflow", "workflow-token"} & set(remote)
+    assert {"prompt-id", "prompt-file", "workflow", "row-id"} <= set(workflow)
+    assert not {"api-key", "rollout-url"} & set(workflow)
+    assert {"prompt-id", "api-key", "api-base-url"} <= set(backends.DEFAULT.inputs)
+    assert not {"prompt-file", "rollout-url", "workflow"} & set(backends.DEFAULT.inputs)
+
+
 def test_a_missing_input_names_the_backend_that_needs_it_unless_it_is_the_default() -> None:
     names = settings.Names(cli=True)
     assert backends.DEFAULT.missing(name="api-key", required=names.required) == (

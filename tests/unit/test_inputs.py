@@ -106,20 +106,33 @@ def test_backends_declare_only_inputs_of_the_table() -> None:
         assert set(kind.required) <= set(kind.inputs), kind.name
 
 
-@pytest.mark.parametrize("item", inputs.TABLE, ids=lambda item: item.name)
-def test_backend_inputs_are_the_ones_action_yml_says_they_are(item: inputs.Input) -> None:
+def test_each_input_is_read_by_backends_of_the_registry() -> None:
+    for item in inputs.TABLE:
+        assert set(item.backends) <= {*backends.NAMES, backends.ROLLOUT}, item.name
+
+
+BACKEND_INPUTS = [
+    (item, match.group(1))
+    for item in inputs.TABLE
+    if (
+        match := re.match(
+            r"(Rollout backends|[\w-]+ backend): ", action_inputs()[item.name]["description"]
+        )
+    )
+]
+
+
+@pytest.mark.parametrize(("item", "prefix"), BACKEND_INPUTS, ids=lambda x: getattr(x, "name", ""))
+def test_backend_inputs_are_the_ones_action_yml_says_they_are(
+    item: inputs.Input, prefix: str
+) -> None:
     """ "Rollout backends: ..." is read by every rollout backend, "remote backend: ..." by
-    remote alone, and so on: the registry and action.yml's wording agree."""
-    description = action_inputs()[item.name]["description"]
+    remote alone, and so on: the table and action.yml's wording agree."""
     readers = {kind.name for kind in backends.KINDS.values() if item.name in kind.inputs}
-    rollouts = {kind.name for kind in backends.KINDS.values() if kind.rollout}
-    prefix = re.match(r"(Rollout backends|[\w-]+ backend): ", description)
-    if prefix is None:
-        assert not readers - rollouts or item.name in ("api-key", "api-base-url")
-    elif prefix.group(1) == "Rollout backends":
-        assert readers == rollouts
+    if prefix == "Rollout backends":
+        assert readers == {kind.name for kind in backends.KINDS.values() if kind.rollout}
     else:
-        assert readers == {prefix.group(1).removesuffix(" backend")}
+        assert readers == {prefix.removesuffix(" backend")}
 
 
 def test_the_backend_input_names_every_backend() -> None:
