@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 import re
+import subprocess
+import sys
+from types import ModuleType
 
 import yaml
 
@@ -70,6 +74,32 @@ def test_the_secrets_and_flags_named_above_the_table_are_the_tables() -> None:
     assert re.findall(r"`([a-z-]+)`", secrets.group(1)) == [i.name for i in inputs.SECRETS]
     flags = re.findall(r"`--([a-z-]+)`/`--no-\1`", text)
     assert flags == [i.name for i in inputs.TABLE if i.flag]
+
+
+def docs_tables() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "docs_tables", ROOT / "scripts" / "docs-tables.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_tables_are_what_the_script_writes() -> None:
+    """After changing an input or an output: `.venv/bin/python scripts/docs-tables.py`."""
+    command = [sys.executable, str(ROOT / "scripts" / "docs-tables.py"), "--check"]
+    assert subprocess.run(command, check=False).returncode == 0, "run scripts/docs-tables.py"
+
+
+def test_the_script_writes_a_changed_input_into_its_row() -> None:
+    data = action()
+    data["inputs"]["sha"] = {"description": "A new description.", "default": "abc"}
+    text = (ROOT / "docs" / "reference.md").read_text(encoding="utf-8")
+    written = docs_tables().render(text, action=data)
+    assert "| `sha` | `EVALS_SHA` | `abc` | A new description. |" in written.splitlines()
+    assert written.count("\n| `") == text.count("\n| `")
 
 
 def test_readme_lists_the_two_commands() -> None:
