@@ -136,8 +136,12 @@ def test_backend_inputs_are_the_ones_action_yml_says_they_are(
 
 
 def test_the_backend_input_names_every_backend() -> None:
-    assert inputs.BY_NAME["backend"].help == "evals-api, remote or github-workflow."
-    assert backends.NAMES == ("evals-api", "remote", "github-workflow")
+    """`--help` and action.yml list the registry's backends, the default one first."""
+    shown = inputs.BY_NAME["backend"].help
+    assert [name for name in backends.NAMES if name in shown] == list(backends.NAMES)
+    description = action_inputs()["backend"]["description"]
+    assert [name for name in backends.NAMES if name in description] == list(backends.NAMES)
+    assert action_inputs()["backend"]["default"] == backends.NAMES[0] == backends.DEFAULT.name
 
 
 def test_the_cli_imports_no_http_or_github_library_at_start_up() -> None:
