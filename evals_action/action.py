@@ -24,7 +24,6 @@ from evals_action import (
     errors,
     event,
     github_api,
-    inputs,
     models,
     outcome,
     polling,
@@ -120,7 +119,7 @@ def banner(*, backend: str, api_base_url: str) -> str:
 
 
 def _api_base(environ: Mapping[str, str]) -> str:
-    raw = environ.get("EVALS_API_BASE_URL", "") or inputs.DEFAULT_API_BASE_URL
+    raw = environ.get("EVALS_API_BASE_URL", "") or convert.DEFAULT_API_BASE_URL
     try:
         return convert.clean_url(name="api-base-url", raw=raw)
     except ValueError:

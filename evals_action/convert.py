@@ -1,8 +1,10 @@
 """Converters: each turns one raw input string into a value, or raises `ValueError(message)`.
 
 The message names the input as the caller worded it (`name`: `url-map`, `--url-map` or
-`EVALS_SKIP_STATUS`, see `settings.Names`); `""` (or only spaces) means unset. Pure functions,
-nothing of ours imported: `inputs.TABLE` says which input uses which.
+`EVALS_SKIP_STATUS`, see `settings.Names`); `""` (or only spaces) means unset. First the generic
+converters (`clean_url`, `clean_secret`, ...), then one `clean_<input>` for each input that needs
+its own default or rule, with the defaults themselves. Pure functions, nothing of ours imported:
+`inputs.TABLE` says which input uses which.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ MIN_SECRET_LENGTH = 8
 
 _TRUE = frozenset({"true", "1", "yes"})
 _FALSE = frozenset({"false", "0", "no"})
+
+DEFAULT_API_BASE_URL = "https://2027.dev/evals"
+DEFAULT_WAIT_MINUTES = 20.0
+DEFAULT_POLL_SECONDS = 20.0
+ROLLOUT_STATUS_MODES = ("auto", "service", "gateway")
 
 
 def clean_bool(*, name: str, raw: str, default: bool) -> bool:
@@ -137,3 +144,64 @@ def clean_choice(*, name: str, raw: str, choices: tuple[str, ...], default: str)
     if raw.strip() not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)} (got '{raw}')")
     return raw.strip()
+
+
+# --- one converter per input that needs more than a generic one ---
+
+
+def clean_text(*, name: str, raw: str) -> str:
+    """Free text: surrounding spaces dropped, `""` when unset."""
+    del name
+    return raw.strip()
+
+
+def clean_optional_text(*, name: str, raw: str) -> str | None:
+    return clean_text(name=name, raw=raw) or None
+
+
+def clean_api_base_url(*, name: str, raw: str) -> str:
+    return clean_url(name=name, raw=raw or DEFAULT_API_BASE_URL)
+
+
+def clean_optional_url(*, name: str, raw: str) -> str:
+    """A rollout URL: unset stays `""`, else a base URL as `clean_url` wants it."""
+    return clean_url(name=name, raw=raw.strip()) if raw.strip() else ""
+
+
+def clean_deployment_url(*, name: str, raw: str) -> str | None:
+    """Unset here is `None`; `settings.load` then takes it from url-map."""
+    return clean_preview_url(name=name, raw=raw) if raw.strip() else None
+
+
+def clean_wait_timeout_minutes(*, name: str, raw: str) -> float:
+    return clean_positive(name=name, raw=raw, default=DEFAULT_WAIT_MINUTES)
+
+
+def clean_poll_interval_seconds(*, name: str, raw: str) -> float:
+    return clean_positive(name=name, raw=raw, default=DEFAULT_POLL_SECONDS)
+
+
+def clean_rollout_timeout_minutes(*, name: str, raw: str) -> float | None:
+    """Unset is `None`; `settings.load` then uses wait-timeout-minutes."""
+    if raw == "":
+        return None
+    return clean_positive(name=name, raw=raw, default=DEFAULT_WAIT_MINUTES)
+
+
+def clean_flag(*, name: str, raw: str) -> bool:
+    return clean_bool(name=name, raw=raw, default=False)
+
+
+def clean_rollout_status(*, name: str, raw: str) -> str:
+    return clean_choice(name=name, raw=raw, choices=ROLLOUT_STATUS_MODES, default="auto")
+
+
+def clean_workflow_repo(*, name: str, raw: str) -> str:
+    repo = raw.strip()
+    if repo and repo.count("/") != 1:
+        raise ValueError(f"{name} must look like owner/repo (got '{repo}')")
+    return repo
+
+
+def clean_workflow_ref(*, name: str, raw: str) -> str:
+    return clean_text(name=name, raw=raw) or "main"

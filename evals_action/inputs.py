@@ -3,14 +3,14 @@
 One `Input` per input, in `action.yml`'s order: its name (the action's input, the CLI's
 `--option`, and `EVALS_<NAME>`), the default `--help` shows, the help text, whether it is a secret
 (masked, redacted, length-checked) or an on/off flag (`--x/--no-x`), its converter, and the
-`Settings` field it fills. The click options (`cli.py`), the secret list, `settings.load` and the
-checks of the docs tables all come from here; which backend reads which input is declared by
-the backend registry (`backends.KINDS`). `tests/unit/test_inputs.py` holds this table against
-`action.yml`.
+`Settings` field it fills, and which backends read it (what a backend cannot run without is
+declared by the registry, `backends.KINDS`). The click options (`cli.py`), the secret list,
+`settings.load` and the docs tables (`scripts/docs-tables.py`) all come from here;
+`tests/unit/test_inputs.py` holds this table against `action.yml`.
 
 A converter takes `name` (the input as the message should name it) and `raw` (the string, `""`
-when unset) and returns the value or raises `ValueError(message)`; the generic ones live in
-`convert`.
+when unset) and returns the value or raises `ValueError(message)`; they live in `convert`, except
+`clean_backend`, which asks the backend registry.
 """
 
 from __future__ import annotations
@@ -21,74 +21,11 @@ from typing import Any
 
 from evals_action import backends, convert
 
-DEFAULT_API_BASE_URL = "https://2027.dev/evals"
-DEFAULT_WAIT_MINUTES = 20.0
-DEFAULT_POLL_SECONDS = 20.0
-ROLLOUT_STATUS_MODES = ("auto", "service", "gateway")
-
-
-def clean_text(*, name: str, raw: str) -> str:
-    """Free text: surrounding spaces dropped, `""` when unset."""
-    del name
-    return raw.strip()
-
-
-def clean_optional_text(*, name: str, raw: str) -> str | None:
-    return clean_text(name=name, raw=raw) or None
-
-
-def clean_api_base_url(*, name: str, raw: str) -> str:
-    return convert.clean_url(name=name, raw=raw or DEFAULT_API_BASE_URL)
-
-
-def clean_optional_url(*, name: str, raw: str) -> str:
-    """A rollout URL: unset stays `""`, else a base URL as `convert.clean_url` wants it."""
-    return convert.clean_url(name=name, raw=raw.strip()) if raw.strip() else ""
-
-
-def clean_deployment_url(*, name: str, raw: str) -> str | None:
-    """Unset here is `None`; `settings.load` then takes it from url-map."""
-    return convert.clean_preview_url(name=name, raw=raw) if raw.strip() else None
-
-
-def clean_wait_timeout_minutes(*, name: str, raw: str) -> float:
-    return convert.clean_positive(name=name, raw=raw, default=DEFAULT_WAIT_MINUTES)
-
-
-def clean_poll_interval_seconds(*, name: str, raw: str) -> float:
-    return convert.clean_positive(name=name, raw=raw, default=DEFAULT_POLL_SECONDS)
-
-
-def clean_rollout_timeout_minutes(*, name: str, raw: str) -> float | None:
-    """Unset is `None`; `settings.load` then uses wait-timeout-minutes."""
-    if raw == "":
-        return None
-    return convert.clean_positive(name=name, raw=raw, default=DEFAULT_WAIT_MINUTES)
-
-
-def clean_flag(*, name: str, raw: str) -> bool:
-    return convert.clean_bool(name=name, raw=raw, default=False)
-
 
 def clean_backend(*, name: str, raw: str) -> str:
     return convert.clean_choice(
         name=name, raw=raw, choices=backends.NAMES, default=backends.DEFAULT.name
     )
-
-
-def clean_rollout_status(*, name: str, raw: str) -> str:
-    return convert.clean_choice(name=name, raw=raw, choices=ROLLOUT_STATUS_MODES, default="auto")
-
-
-def clean_workflow_repo(*, name: str, raw: str) -> str:
-    repo = raw.strip()
-    if repo and repo.count("/") != 1:
-        raise ValueError(f"{name} must look like owner/repo (got '{repo}')")
-    return repo
-
-
-def clean_workflow_ref(*, name: str, raw: str) -> str:
-    return clean_text(name=name, raw=raw) or "main"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,7 +35,7 @@ class Input:
     name: str
     help: str  # `--help` text (action.yml's `description` is the long form)
     shown: str | None = None  # the default `--help` shows, when there is one to show
-    clean: Callable[..., Any] = clean_text
+    clean: Callable[..., Any] = convert.clean_text
     fallback: Any = ""  # the value when `clean` refused the input, so later checks still run
     secret: bool = False  # masked, redacted everywhere, refused when shorter than 8 characters
     flag: bool = False  # `--x/--no-x`; its variable takes true/false (read by settings, not click)
@@ -129,7 +66,7 @@ def _secret(
 
 
 def _flag(name: str, help: str) -> Input:
-    return Input(name, help, "false", clean_flag, fallback=False, flag=True)
+    return Input(name, help, "false", convert.clean_flag, fallback=False, flag=True)
 
 
 TABLE: tuple[Input, ...] = (
@@ -141,9 +78,9 @@ TABLE: tuple[Input, ...] = (
     Input(
         "api-base-url",
         "Evals API root. https:// except on loopback.",
-        DEFAULT_API_BASE_URL,
-        clean_api_base_url,
-        fallback=DEFAULT_API_BASE_URL,
+        convert.DEFAULT_API_BASE_URL,
+        convert.clean_api_base_url,
+        fallback=convert.DEFAULT_API_BASE_URL,
         backends=("evals-api",),
     ),
     Input("prompt-id", "Prompt UUID to run (required).", required=True),
@@ -164,22 +101,22 @@ TABLE: tuple[Input, ...] = (
         "deployment-url",
         "Preview URL; required when url-map has several entries.",
         "first url-map value",
-        clean_deployment_url,
+        convert.clean_deployment_url,
         fallback=None,
     ),
     Input(
         "wait-timeout-minutes",
         "How long to wait for the run, from its creation.",
         "20",
-        clean_wait_timeout_minutes,
-        fallback=DEFAULT_WAIT_MINUTES,
+        convert.clean_wait_timeout_minutes,
+        fallback=convert.DEFAULT_WAIT_MINUTES,
     ),
     Input(
         "poll-interval-seconds",
         "Base interval between status checks (jittered, backed off).",
         "20",
-        clean_poll_interval_seconds,
-        fallback=DEFAULT_POLL_SECONDS,
+        convert.clean_poll_interval_seconds,
+        fallback=convert.DEFAULT_POLL_SECONDS,
     ),
     _flag("timeout-fails", "On timeout set the status to failure instead of success."),
     _flag("skip-comment", "Post no PR comment."),
@@ -194,7 +131,7 @@ TABLE: tuple[Input, ...] = (
         "status-context",
         "Fixed commit status context.",
         "2027/eval/<slug>",
-        clean_optional_text,
+        convert.clean_optional_text,
     ),
     Input(
         "backend",
@@ -218,7 +155,7 @@ TABLE: tuple[Input, ...] = (
     Input(
         "model-base-url",
         "Rollout backends: OpenAI-compatible base URL for the agent.",
-        clean=clean_optional_url,
+        clean=convert.clean_optional_url,
         backends=(backends.ROLLOUT,),
     ),
     _secret(
@@ -230,7 +167,7 @@ TABLE: tuple[Input, ...] = (
         "rollout-timeout-minutes",
         "Rollout backends: rollout deadline.",
         "wait-timeout-minutes",
-        clean_rollout_timeout_minutes,
+        convert.clean_rollout_timeout_minutes,
         fallback=None,
         field="timeout_minutes",
         backends=(backends.ROLLOUT,),
@@ -238,14 +175,14 @@ TABLE: tuple[Input, ...] = (
     Input(
         "rollout-url",
         "remote: base URL of the rollout service.",
-        clean=clean_optional_url,
+        clean=convert.clean_optional_url,
         backends=("remote",),
     ),
     Input(
         "rollout-status",
         "remote: completion detection: service, gateway or auto.",
         "auto",
-        clean_rollout_status,
+        convert.clean_rollout_status,
         fallback="auto",
         field="status_mode",
         backends=("remote",),
@@ -253,7 +190,7 @@ TABLE: tuple[Input, ...] = (
     Input(
         "tracing-url",
         "remote: Eval Protocol tracing gateway base URL.",
-        clean=clean_optional_url,
+        clean=convert.clean_optional_url,
         backends=("remote",),
     ),
     _secret("tracing-api-key", "remote: tracing gateway key. Masked.", backends=("remote",)),
@@ -261,7 +198,7 @@ TABLE: tuple[Input, ...] = (
         "workflow-repo",
         "github-workflow: owner/repo of the rollout workflow.",
         "this repository",
-        clean_workflow_repo,
+        convert.clean_workflow_repo,
         backends=("github-workflow",),
     ),
     Input("workflow", "github-workflow: workflow file name or id.", backends=("github-workflow",)),
@@ -269,7 +206,7 @@ TABLE: tuple[Input, ...] = (
         "workflow-ref",
         "github-workflow: ref to dispatch on.",
         "main",
-        clean_workflow_ref,
+        convert.clean_workflow_ref,
         "main",
         backends=("github-workflow",),
     ),

@@ -91,14 +91,14 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Every secret value (`inputs.SECRETS`), for masking and redaction."""
-        values = (value_of(self, item=item) for item in inputs.SECRETS)
+        values = (_value_of(self, item=item) for item in inputs.SECRETS)
         return tuple(v for v in values if v)
 
 
 _ROLLOUT_FIELDS = frozenset(f.name for f in dataclasses.fields(RolloutSettings))
 
 
-def value_of(settings: Settings, *, item: inputs.Input) -> Any:
+def _value_of(settings: Settings, *, item: inputs.Input) -> Any:
     """The value `settings` holds for one input of the table."""
     where = settings.rollout if item.attribute in _ROLLOUT_FIELDS else settings
     return getattr(where, item.attribute)
