@@ -207,7 +207,7 @@ TABLE: tuple[Input, ...] = (
         "github-workflow: ref to dispatch on.",
         "main",
         convert.clean_workflow_ref,
-        "main",
+        fallback="main",
         backends=("github-workflow",),
     ),
     _secret(
