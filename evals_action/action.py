@@ -146,7 +146,7 @@ def _run(*, config: settings.Settings, deps: Deps, prepared: _Prepared, sink: si
         step=step,
     )
     # No request outlives the wait: the deadline is also each request's overall time limit.
-    ends_in = created_at + _deadline_minutes(config) * 60 - deps.clock()
+    ends_in = created_at + backends.deadline_minutes(settings=config) * 60 - deps.clock()
     with signals.SignalGuard() as guard, deps.session.deadline(seconds=ends_in):
         try:
             first = starting.first_read(
@@ -157,7 +157,7 @@ def _run(*, config: settings.Settings, deps: Deps, prepared: _Prepared, sink: si
             result: polling.Result | None = polling.Poller(
                 backend=backend,
                 interval=config.poll_interval_seconds,
-                deadline=created_at + _deadline_minutes(config) * 60,
+                deadline=created_at + backends.deadline_minutes(settings=config) * 60,
                 clock=deps.clock,
                 sleep=deps.sleep,
                 rand=deps.rand,
@@ -200,12 +200,6 @@ def _conclude(
     if final.completed and result.run.report and result.run.report.metrics:
         baseline = backend.baseline(prompt_id=config.prompt_id, current_run_id=result.run.run_id)
     return report.finish(final, baseline=baseline, run=result.run)
-
-
-def _deadline_minutes(config: settings.Settings) -> float:
-    if config.backend != "evals-api" and config.rollout.timeout_minutes:
-        return config.rollout.timeout_minutes
-    return config.wait_timeout_minutes
 
 
 def _context(target: models.Target) -> dict[str, Any] | None:

@@ -1,8 +1,9 @@
 """The `evals-action` command. It only translates: options and environment in, exit code out.
 
 Exit codes: 0 done (including did-not-finish, superseded, timeout, fork skip), 1 eval failed or an
-unrecoverable error, 2 bad configuration. Only click is imported at start-up, so `--help` is fast;
-everything else is imported when a command runs.
+unrecoverable error, 2 bad configuration. Only click and the table of inputs (`inputs`, standard
+library only) are imported at start-up, so `--help` is fast; everything else is imported when a
+command runs. The options of `run` are the rows of `inputs.TABLE`.
 """
 
 from __future__ import annotations
@@ -14,93 +15,34 @@ from typing import Any
 
 import click
 
-from evals_action import __version__
+from evals_action import __version__, inputs
 
-# (option, default shown in --help, help). Each is also EVALS_<OPTION> (upper case, - → _).
-RUN_OPTIONS: tuple[tuple[str, str | None, str], ...] = (
-    ("api-key", None, "Bearer key for the evals API (required for evals-api). Masked."),
-    ("api-base-url", "https://2027.dev/evals", "Evals API root. https:// except on loopback."),
-    ("prompt-id", None, "Prompt UUID to run (required)."),
-    ("url-map", "{}", "JSON object: production hostname → preview URL."),
-    (
-        "template-vars",
-        None,
-        "JSON object of the prompt's template variables (sent as templateArgs).",
-    ),
-    (
-        "deployment-url",
-        "first url-map value",
-        "Preview URL; required when url-map has several entries.",
-    ),
-    ("wait-timeout-minutes", "20", "How long to wait for the run, from its creation."),
-    ("poll-interval-seconds", "20", "Base interval between status checks (jittered, backed off)."),
-    ("timeout-fails", "false", "On timeout set the status to failure instead of success."),
-    ("skip-comment", "false", "Post no PR comment."),
-    ("skip-status", "false", "Set no commit status."),
-    ("github-token", "$GITHUB_TOKEN", "Token for the comment and status. Masked."),
-    ("pr-number", "from the event", "Pull request to comment on."),
-    ("sha", "from the event", "Commit that gets the status."),
-    ("status-context", "2027/eval/<slug>", "Fixed commit status context."),
-    ("backend", "evals-api", "evals-api, remote or github-workflow."),
-    (
-        "prompt-file",
-        None,
-        "Rollout backends: JSON prompt file (title, messages, tools, completion_params).",
-    ),
-    (
-        "completion-params",
-        None,
-        "Rollout backends: JSON object overriding the file's completion_params.",
-    ),
-    ("model-base-url", None, "Rollout backends: OpenAI-compatible base URL for the agent."),
-    ("model-api-key", None, "Rollout backends: key passed to the agent. Masked."),
-    ("rollout-timeout-minutes", "wait-timeout-minutes", "Rollout backends: rollout deadline."),
-    ("rollout-url", None, "remote: base URL of the rollout service."),
-    ("rollout-status", "auto", "remote: completion detection: service, gateway or auto."),
-    ("tracing-url", None, "remote: Eval Protocol tracing gateway base URL."),
-    ("tracing-api-key", None, "remote: tracing gateway key. Masked."),
-    ("workflow-repo", "this repository", "github-workflow: owner/repo of the rollout workflow."),
-    ("workflow", None, "github-workflow: workflow file name or id."),
-    ("workflow-ref", "main", "github-workflow: ref to dispatch on."),
-    ("workflow-token", "github-token", "github-workflow: token with actions: write. Masked."),
-    ("invocation-id", "gh-<run id>-<attempt>", "Correlation invocation_id."),
-    ("experiment-id", "<owner>/<repo>#<pr>", "Correlation experiment_id."),
-    ("rollout-id", "fresh unique id", "Correlation rollout_id."),
-    ("correlation-run-id", "random per run", "Correlation run_id."),
-    ("row-id", "prompt-id", "Correlation row_id."),
-)
-
-
-# On/off options: `--skip-comment` / `--no-skip-comment`. Their variables are not read by click
-# (its idea of a boolean is not the contract's) but by `settings`, like every other input.
-FLAGS = frozenset({"timeout-fails", "skip-comment", "skip-status"})
 # What `scripts/run-action.py` (the action's entry point) passes as click's `obj`.
 AS_ACTION = "action"
 
 
-def env_name(option: str) -> str:
-    return "EVALS_" + option.upper().replace("-", "_")
-
-
 def _with_run_options(fn: Any) -> Any:
-    for name, default, text in reversed(RUN_OPTIONS):
-        shown = f"  [default: {default}]" if default else ""
-        if name in FLAGS:
+    """One option per row of `inputs.TABLE`; each is also `EVALS_<OPTION>`. The variables of
+    on/off options are not read by click (its idea of a boolean is not the contract's) but by
+    `settings`, like every other input."""
+    for item in reversed(inputs.TABLE):
+        shown = f"  [default: {item.shown}]" if item.shown else ""
+        if item.flag:
             option = click.option(
-                f"--{name}/--no-{name}",
-                name.replace("-", "_"),
+                f"--{item.name}/--no-{item.name}",
+                item.name.replace("-", "_"),
                 default=None,
-                help=f"{text}{shown}  [env var: {env_name(name)}=true|false]",
+                help=f"{item.help}{shown}  [env var: {item.env}=true|false]",
             )
         else:
             option = click.option(
-                f"--{name}",
-                name.replace("-", "_"),
-                envvar=env_name(name),
+                f"--{item.name}",
+                item.name.replace("-", "_"),
+                envvar=item.env,
                 show_envvar=True,
                 default=None,
                 metavar="TEXT",
-                help=text + shown,
+                help=item.help + shown,
             )
         fn = option(fn)
     return fn
@@ -154,11 +96,11 @@ def run_command(obj: Any, /, dry_run: bool, local: bool, **options: str | bool |
 def _environ(options: Mapping[str, str | bool | None]) -> dict[str, str]:
     environ = dict(os.environ)
     for key, value in options.items():
-        name = env_name(key.replace("_", "-"))
+        item = inputs.BY_NAME[key.replace("_", "-")]
         if isinstance(value, bool):
-            environ[name] = "true" if value else "false"
-        elif value is not None or key.replace("_", "-") not in FLAGS:
-            environ[name] = value or ""
+            environ[item.env] = "true" if value else "false"
+        elif value is not None or not item.flag:
+            environ[item.env] = value or ""
     return environ
 
 
@@ -192,11 +134,10 @@ def _run(*, environ: Mapping[str, str], mode: str, as_action: bool = False) -> i
 def _raw_secrets(environ: Mapping[str, str]) -> list[str]:
     """The secrets to mask before the inputs are checked. One shorter than the minimum is
     refused by `settings`; masking it would garble every line it occurs in, the refusal too."""
-    from evals_action import settings
+    from evals_action import convert
 
-    names = ("API_KEY", "GITHUB_TOKEN", "MODEL_API_KEY", "TRACING_API_KEY", "WORKFLOW_TOKEN")
-    values = [environ.get(env_name(n.lower().replace("_", "-")), "").strip() for n in names]
-    return [v for v in values if len(v) >= settings.MIN_SECRET_LENGTH]
+    values = [environ.get(item.env, "").strip() for item in inputs.SECRETS]
+    return [v for v in values if len(v) >= convert.MIN_SECRET_LENGTH]
 
 
 def _report_config(problems: Any, *, runner: Any, secrets: Any) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals_action import actions_runtime, models, outcome, render, settings, sinks, text
+from evals_action import actions_runtime, backends, models, outcome, render, settings, sinks, text
 
 
 class Reporter:
@@ -127,9 +127,7 @@ class Reporter:
 def banner(*, backend: str, api_base_url: str) -> str:
     """The log's first line (after the masks): which deployment this run talks to, worded as
     the managed action words it."""
-    if backend.strip() in ("", "evals-api"):
-        return f"2027 eval action: API base={api_base_url}"
-    return f"2027 eval action: backend={backend.strip()} (api-base-url is not used)"
+    return backends.banner(backend=backend, api_base_url=api_base_url)
 
 
 def outputs(
@@ -169,13 +167,9 @@ def view(
         template_vars=config.template_vars,
         url_map=config.url_map,
         sha=target.sha,
-        dashboard_url=_dashboard_url(config),
+        dashboard_url=backends.dashboard_url(settings=config),
         extras=extras,
     )
-
-
-def _dashboard_url(config: settings.Settings) -> str | None:
-    return f"{config.api_base_url}/dashboard" if config.backend == "evals-api" else None
 
 
 def _num(value: float | None) -> str:

@@ -9,7 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from evals_action import action, actions_runtime, errors, event, models, reporting, settings, sinks
+from evals_action import (
+    action,
+    actions_runtime,
+    convert,
+    errors,
+    event,
+    models,
+    reporting,
+    settings,
+    sinks,
+)
 
 ACTION = "action"
 LOCAL = "local"
@@ -105,8 +115,8 @@ def skip_fork(*, environ: Mapping[str, str], mode: str, secrets: Sequence[str]) 
 
 
 def _api_base(environ: Mapping[str, str]) -> str:
-    raw = environ.get("EVALS_API_BASE_URL", "") or settings.DEFAULT_API_BASE_URL
+    raw = environ.get("EVALS_API_BASE_URL", "") or convert.DEFAULT_API_BASE_URL
     try:
-        return settings.clean_url(name="api-base-url", raw=raw)
+        return convert.clean_url(name="api-base-url", raw=raw)
     except ValueError:
         return raw.strip()
