@@ -26,7 +26,7 @@ CONFIDENCE = 0.95
 COMPLETED = "completed"
 _EPS = 1e-15
 _TINY = 1e-300
-_GRID = 200  # nuisance pass rates tried before refining the best one (Boschloo's test)
+_GRID = 100  # nuisance pass rates tried before refining the best one (Boschloo's test)
 _TIE = 1e-7  # Fisher p-values this close (relatively) are the same statistic value
 
 
@@ -198,7 +198,7 @@ def boschloo_lower(*, passes: int, n: int, base_passes: int, base_n: int) -> flo
 @functools.lru_cache(maxsize=8192)
 def _boschloo(passes: int, n: int, base_passes: int, base_n: int) -> float:
     observed = fisher_lower(passes=passes, n=n, base_passes=base_passes, base_n=base_n)
-    weights = [0] * (n + base_n + 1)
+    weights = [0.0] * (n + base_n + 1)
     for p_value, x, y in _fisher_tables(n=n, base_n=base_n):
         if p_value > observed * (1 + _TIE):
             break
@@ -206,7 +206,7 @@ def _boschloo(passes: int, n: int, base_passes: int, base_n: int) -> float:
     grid = [(i + 0.5) / _GRID for i in range(_GRID)]
     best = max(grid, key=lambda rate: _region_probability(weights=weights, rate=rate))
     low, high = max(0.0, best - 1 / _GRID), min(1.0, best + 1 / _GRID)
-    for _ in range(60):
+    for _ in range(40):
         left, right = low + (high - low) / 3, high - (high - low) / 3
         if _region_probability(weights=weights, rate=left) < _region_probability(
             weights=weights, rate=right
@@ -232,9 +232,19 @@ def _fisher_tables(*, n: int, base_n: int) -> tuple[tuple[float, int, int], ...]
     return tuple(sorted(tables))
 
 
-def _region_probability(*, weights: list[int], rate: float) -> float:
+def _region_probability(*, weights: list[float], rate: float) -> float:
+    """Sum of weights[t] · rate^t · (1 - rate)^(N - t), by Horner's rule in the smaller ratio."""
     last = len(weights) - 1
-    return math.fsum(w * rate**t * (1 - rate) ** (last - t) for t, w in enumerate(weights) if w)
+    total = 0.0
+    if rate <= 0.5:
+        ratio = rate / (1 - rate)
+        for weight in reversed(weights):
+            total = total * ratio + weight
+        return total * (1 - rate) ** last
+    ratio = (1 - rate) / rate
+    for weight in weights:
+        total = total * ratio + weight
+    return total * rate**last
 
 
 def _hypergeom_sum(xs: range, *, n: int, base_n: int, total: int) -> float:
