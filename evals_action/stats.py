@@ -215,7 +215,9 @@ def _boschloo(passes: int, n: int, base_passes: int, base_n: int) -> float:
         else:
             high = right
     found = max(best, (low + high) / 2, key=lambda r: _region_probability(weights=weights, rate=r))
-    return min(1.0, _region_probability(weights=weights, rate=found))
+    # Fisher's test keeps its level unconditionally, so the supremum is at most its p-value;
+    # the bound also absorbs rounding near 1.
+    return min(observed, _region_probability(weights=weights, rate=found))
 
 
 @functools.lru_cache(maxsize=512)
