@@ -9,7 +9,7 @@ Prints, with adaptive sampling on (a prompt gets one more run while `inconclusiv
     runs = n, `max-repeats` = max(10, 2n)) and base pass rates 0.3, 0.5, 0.7, 0.9;
 (b) the detection rate for the contract's drop: pass rate 0.9 → 0.3, `repeats: 3`,
     `max-repeats: 10`, a 10-run baseline;
-(c) the whole curve for drops of 0.1 to 0.6 from 0.9 with the same settings.
+(c) the whole curve for drops of 0.1 to 0.6 from 0.9 with the same settings (0.0: A/A there).
 Each run also gets a score (a passing run around 85, a failing one around 40), so the samples look
 like real ones; the verdict itself tests pass rates only (docs/verdicts.md).
 
@@ -32,7 +32,7 @@ from evals_action import stats, verdicts  # noqa: E402
 
 SIZES = (1, 2, 3, 5, 10, 20)
 RATES = (0.3, 0.5, 0.7, 0.9)
-DROPS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
+DROPS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6)
 MAX_FALSE_ALARMS = 0.05
 MIN_DETECTION = 0.80
 

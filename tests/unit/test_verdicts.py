@@ -89,10 +89,14 @@ def test_one_run_per_side_never_decides(passes: int, base_passes: int) -> None:
 
 
 def test_one_failure_needs_seven_straight_baseline_passes_to_regress() -> None:
-    """What one run can support (docs/verdicts.md): a failure against ≥ 7 of 7 passes (p 0.049),
-    without adaptive sampling; with adaptive sampling on, the first look asks for more runs."""
+    """What one run can support (docs/verdicts.md): a failure against a baseline that almost
+    never fails (7 of 7, 19 of 20; not 6 of 6 or 9 of 10), without adaptive sampling; with
+    adaptive sampling on, the first look asks for more runs. A success mirrors it."""
     assert decide(sample(0, 1), sample(6, 6), repeats=1, max_repeats=1).verdict != "regressed"
     assert decide(sample(0, 1), sample(7, 7), repeats=1, max_repeats=1).verdict == "regressed"
+    assert decide(sample(0, 1), sample(9, 10), repeats=1, max_repeats=1).verdict != "regressed"
+    assert decide(sample(0, 1), sample(19, 20), repeats=1, max_repeats=1).verdict == "regressed"
+    assert decide(sample(1, 1), sample(0, 7), repeats=1, max_repeats=1).verdict == "improved"
     assert decide(sample(0, 1), sample(20, 20), repeats=1, max_repeats=10).verdict == (
         verdicts.INCONCLUSIVE
     )
