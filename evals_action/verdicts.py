@@ -102,7 +102,8 @@ def decide(
         return Decision(verdict=REGRESSED, **found)
     if p_higher <= level:
         return Decision(verdict=IMPROVED, **found)
-    close = abs(_rate(current) - _rate(baseline)) <= MARGIN + 1e-9
+    gap = abs(current.passes / current.completed - baseline.passes / baseline.completed)
+    close = gap <= MARGIN + 1e-9  # 0.9 - 0.8 is 0.1000000000000001 in floating point
     enough = current.completed >= repeats
     return Decision(verdict=UNCHANGED if close and enough else INCONCLUSIVE, **found)
 
@@ -213,10 +214,6 @@ def _passed(sample: stats.Sample) -> str:
 
 def _runs(count: int) -> str:
     return f"{count} run" if count == 1 else f"{count} runs"
-
-
-def _rate(sample: stats.Sample) -> float:
-    return sample.passes / sample.completed
 
 
 def _number(value: float) -> str:
