@@ -20,7 +20,7 @@ import functools
 import math
 import statistics
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, TypeGuard
 
 CONFIDENCE = 0.95
 COMPLETED = "completed"
@@ -101,17 +101,22 @@ class Sample:
 
 
 def sample(*, runs: Iterable[Observation]) -> Sample:
-    """The `Sample` of `runs`: only completed runs count for pass rate and score (§2)."""
+    """The `Sample` of `runs`: only completed runs count for pass rate and score (§2). A score
+    or cost that is not a finite number (a report's `NaN`, `Infinity`) counts as not reported."""
     every = list(runs)
     done = [run for run in every if run.status == COMPLETED]
-    costs = [run.cost_usd for run in every if run.cost_usd is not None]
+    costs = [run.cost_usd for run in every if _finite(run.cost_usd)]
     return Sample(
         runs=len(every),
         completed=len(done),
         passes=sum(1 for run in done if run.succeeded),
-        scores=tuple(float(run.score) for run in done if run.score is not None),
+        scores=tuple(run.score for run in done if _finite(run.score)),
         cost_usd=math.fsum(costs) if costs else None,
     )
+
+
+def _finite(value: float | None) -> TypeGuard[float]:
+    return value is not None and math.isfinite(value)
 
 
 def pass_all(*, passes: int, completed: int) -> bool:

@@ -157,6 +157,18 @@ def test_sample_leaves_failed_runs_out_and_counts_dnfs() -> None:
     assert (got.score_low, got.score_high) == interval
 
 
+def test_sample_treats_non_finite_scores_and_costs_as_unreported() -> None:
+    """A report's `NaN` or `Infinity` must not poison the mean score or the cost."""
+    runs = [
+        stats.Observation(status="completed", succeeded=True, score=80.0, cost_usd=1.0),
+        stats.Observation(status="completed", succeeded=True, score=math.nan, cost_usd=math.inf),
+        stats.Observation(status="completed", succeeded=False, score=-math.inf, cost_usd=math.nan),
+    ]
+    got = stats.sample(runs=runs)
+    assert (got.scores, got.mean_score, got.cost_usd) == ((80.0,), 80.0, 1.0)
+    assert got.completed == 3
+
+
 def test_sample_of_no_completed_run_has_no_rates() -> None:
     """All runs failed: nothing to rate, no interval, no pass^k; an unreported cost is None."""
     got = stats.sample(runs=[stats.Observation(status="failed", succeeded=False)])
