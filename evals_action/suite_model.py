@@ -6,7 +6,7 @@ A step evaluates one or more prompts, each one or more times (attempts). The run
 action contract's single run and keeps its own comment and outputs (drop-in); everything here is
 for the suite case.
 
-Imports only `models` and `outcome` of ours (plain data and pure functions).
+Imports only `models`, `outcome` and `verdicts` of ours (plain data and pure functions).
 """
 
 from __future__ import annotations
@@ -14,16 +14,15 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from evals_action import models, outcome
+from evals_action import models, outcome, verdicts
 
-# Verdicts (suites-contract §3), exact strings, ordered worst first for the `verdict` output (§5).
-REGRESSED = "regressed"
-INCONCLUSIVE = "inconclusive"
-NO_BASELINE = "no-baseline"
-UNCHANGED = "unchanged"
-IMPROVED = "improved"
-NOT_RUN = "not-run"
-VERDICT_ORDER = (REGRESSED, INCONCLUSIVE, NO_BASELINE, UNCHANGED, IMPROVED)
+# Verdicts (suites-contract §3), exact strings: `verdicts` owns them and their order.
+REGRESSED = verdicts.REGRESSED
+INCONCLUSIVE = verdicts.INCONCLUSIVE
+NO_BASELINE = verdicts.NO_BASELINE
+UNCHANGED = verdicts.UNCHANGED
+IMPROVED = verdicts.IMPROVED
+NOT_RUN = verdicts.NOT_RUN
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,7 +93,6 @@ class SuiteResult:
         return sum(a.cost_usd or 0.0 for p in self.prompts for a in p.attempts)
 
 
-def worst_verdict(verdicts: Sequence[str]) -> str:
+def worst_verdict(found: Sequence[str]) -> str:
     """The `verdict` output: the worst of the prompts' verdicts (§5); `not-run` when none ran."""
-    ranked = [v for v in VERDICT_ORDER if v in verdicts]
-    return ranked[0] if ranked else NOT_RUN
+    return verdicts.worst(verdicts=found) or NOT_RUN
