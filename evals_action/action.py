@@ -41,7 +41,7 @@ DRY_RUN = "dry-run"
 class Deps:
     """Everything that touches the world."""
 
-    session: Any  # http.new_session(): a requests.Session with transport limits
+    session: Any  # transport.new_session(): a requests.Session with transport limits
     github: Callable[..., github_api.GitHub]  # (token=, repository=) → façade; defaults: ours
     runner: workflow.Runner
     clock: Callable[[], float]
@@ -57,18 +57,18 @@ def real_deps(*, config: settings.Settings, mode: str) -> Deps:
     import time
     import uuid
 
-    from evals_action import http
+    from evals_action import transport
 
     def github(token: str = "", repository: str = "") -> github_api.GitHub:
         return github_api.GitHub(
             token=token or config.github_token,
             api_url=config.github.api_url,
             repository=repository or config.github.repository,
-            user_agent=http.USER_AGENT,
+            user_agent=transport.USER_AGENT,
         )
 
     return Deps(
-        session=http.new_session(),
+        session=transport.new_session(),
         github=github,
         runner=workflow.Runner(
             output_path=config.github.output_path if mode == ACTION else "",

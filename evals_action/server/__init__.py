@@ -4,7 +4,8 @@ Layers, top to bottom (an arrow only points down):
 
     cli.py (click only at import time)
       → app.py (Starlette routes, auth, long polling)  → pages.py (jinja2 pages)
-      → runner.py (drives rollouts in threads)         → grading.py (checks → report)
+      → worker.py (the worker pool: drives rollouts)    → grading.py (checks → report)
+        → rollout_clients.py (the Eval Protocol clients, `eval_protocol/`)
       → store.py (SQLite: migrations, WAL)              → keys.py (bearer keys, hashed)
       → config.py (prompts from TOML)
 

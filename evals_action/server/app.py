@@ -38,8 +38,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 
-from evals_action import models
-from evals_action.backends import rollout_common
+from evals_action import models, redaction
+from evals_action.eval_protocol import prompts
 from evals_action.server import (
     config,
     egress,
@@ -47,9 +47,10 @@ from evals_action.server import (
     keys,
     openapi,
     pages,
-    runner,
+    rollout_clients,
     security,
     store,
+    worker,
 )
 
 log = logging.getLogger("evals_action.server")
@@ -103,7 +104,7 @@ class Server:
 
     db: store.Store
     settings: config.ServerConfig
-    runner: runner.Runner
+    runner: worker.WorkerPool
     changes: Changes
     public_url: str
 
@@ -113,7 +114,7 @@ def create_app(
     database: Path,
     settings: config.ServerConfig,
     public_url: str,
-    client_factory: runner.ClientFactory = runner.backend_clients,
+    client_factory: rollout_clients.ClientFactory = rollout_clients.backend_clients,
     clock: Callable[[], float] = time.time,
     open_store: Callable[..., store.Store] = store.Store,
 ) -> Starlette:
@@ -130,12 +131,12 @@ def create_app(
             database=database,
             clock=clock,
             changes=changes,
-            redact=lambda text: rollout_common.redact(text, settings.secrets),
+            redact=lambda text: redaction.Secrets(settings.secrets).redact(text),
         )
     except BaseException:
         lock.release()
         raise
-    work = runner.Runner(
+    work = worker.WorkerPool(
         db=db, settings=settings, public_url=public_url, client_factory=client_factory, clock=clock
     )
     server = Server(
@@ -267,8 +268,8 @@ async def start_run(request: Request, server: Server) -> Response:
         pull_request=context.get("pullRequest"),
         sha=context.get("sha"),
         prompt_title=prompt.title,
-        prompt_text=rollout_common.prompt_text(
-            rollout_common.target_messages(
+        prompt_text=prompts.prompt_text(
+            prompts.target_messages(
                 messages=prompt.messages,
                 template_args=parsed["templateArgs"],
                 url_map=parsed["urlMap"],
@@ -411,18 +412,26 @@ def run_links(*, run_id: str, public_url: str) -> dict[str, str]:
 
 
 def run_json(*, run: store.RunRow, public_url: str) -> dict[str, Any]:
-    """A run in the evals API's wire format."""
+    """A run in the evals API's wire format (`models.Run.to_wire`, plus the server's fields)."""
+    links = run_links(run_id=run.run_id, public_url=public_url)
+    wire = models.Run(
+        run_id=run.run_id,
+        status=run.status,
+        run_url=links["runUrl"],
+        status_url=links["statusUrl"],
+        failure_reason=run.failure_reason,
+        prompt_title=run.prompt_title,
+        prompt_text=run.prompt_text,
+        report=models.Report.from_wire(run.report),
+    ).to_wire()
     context = None
     if run.repository or run.pull_request is not None or run.sha:
         context = {"repository": run.repository, "pullRequest": run.pull_request, "sha": run.sha}
     return {
         "runId": run.run_id,
         "promptId": run.prompt_id,
-        "status": run.status,
-        **run_links(run_id=run.run_id, public_url=public_url),
-        "failureReason": run.failure_reason,
-        "prompt": {"id": run.prompt_id, "title": run.prompt_title, "text": run.prompt_text},
-        "report": run.report,
+        **wire,
+        "prompt": {"id": run.prompt_id, **wire["prompt"]},
         "reportStatus": run.report_status,
         "supersededBy": run.superseded_by,
         "context": context,

@@ -102,8 +102,7 @@ def serve(
         return
     import logging
 
-    from evals_action import errors
-    from evals_action.backends import rollout_common
+    from evals_action import errors, redaction
     from evals_action.server import app, config, serving
 
     try:
@@ -128,7 +127,7 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
-        redact=lambda text: rollout_common.redact(text, settings.secrets),
+        redact=lambda text: redaction.Secrets(settings.secrets).redact(text),
     )
 
 

@@ -24,8 +24,8 @@ from typing import Any
 
 import requests
 
-from evals_action import text
-from evals_action.backends import rollout_common
+from evals_action import models, text
+from evals_action.eval_protocol import prompts
 from evals_action.server import config, egress
 
 ANSWER_LIMIT = 4000
@@ -83,7 +83,16 @@ class CheckResult:
 def report(
     *, prompt: config.Prompt, finished: Finished, context: Context, slug: str, url: str
 ) -> dict[str, Any]:
-    """The run's `report`, in the evals API's field names."""
+    """The run's `report`, in the evals API's wire format (`build_report`, then `to_wire`)."""
+    return build_report(
+        prompt=prompt, finished=finished, context=context, slug=slug, url=url
+    ).to_wire()
+
+
+def build_report(
+    *, prompt: config.Prompt, finished: Finished, context: Context, slug: str, url: str
+) -> models.Report:
+    """The run's `report`: every check run on the final answer, scored and summed up."""
     answer = final_answer(finished=finished)
     results = [
         run_check(check=c, answer=answer, finished=finished, context=context) for c in prompt.checks
@@ -96,20 +105,21 @@ def report(
     key_finding = f"{failed.name}: {failed.detail}" if failed else None
     if key_finding is None and outcome != "succeeded":
         key_finding = _text((finished.result or {}).get("summary")) or finished.message
-    return {
-        "slug": slug,
-        "url": url,
-        "score": score,
-        "grade": grade(score=score),
-        "outcome": outcome,
-        "nullNotice": None,
-        "keyFinding": key_finding,
-        "summary": {"whatDidnt": key_finding},
-        "verdict": _verdict(results=results, outcome=outcome),
-        "metrics": metrics(finished=finished),
-        "dimensions": [dataclasses.asdict(r) for r in results],
-        "answer": answer[:ANSWER_LIMIT],
-    }
+    return models.Report(
+        slug=slug,
+        url=url,
+        score=score,
+        grade=grade(score=score),
+        outcome=outcome,
+        key_finding=key_finding,
+        what_didnt=key_finding,
+        verdict=_verdict(results=results, outcome=outcome),
+        metrics=models.Metrics.from_wire(metrics(finished=finished)),
+        extra={
+            "dimensions": [dataclasses.asdict(r) for r in results],
+            "answer": answer[:ANSWER_LIMIT],
+        },
+    )
 
 
 def final_answer(*, finished: Finished) -> str:
@@ -173,8 +183,8 @@ def _targeted(*, check: config.Check, context: Context) -> config.Check:
 
     def apply(value: Any) -> Any:
         if isinstance(value, str):
-            filled = rollout_common.fill_template(value, context.template_args)
-            return rollout_common.replace_hosts(filled, context.url_map)
+            filled = prompts.fill_template(value, context.template_args)
+            return prompts.replace_hosts(filled, context.url_map)
         if isinstance(value, Mapping):
             return {k: apply(v) for k, v in value.items()}
         if isinstance(value, list):
@@ -185,7 +195,7 @@ def _targeted(*, check: config.Check, context: Context) -> config.Check:
         check,
         name=apply(check.name),
         value=apply(check.value),
-        pattern=rollout_common.fill_template(check.pattern, context.template_args),
+        pattern=prompts.fill_template(check.pattern, context.template_args),
         url=apply(check.url),
         body_contains=apply(check.body_contains),
         expected=apply(check.expected),

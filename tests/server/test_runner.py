@@ -10,14 +10,12 @@ import pytest
 import requests
 
 from evals_action import errors, models
-from evals_action.backends import rollout_common
+from evals_action.eval_protocol import states
 from evals_action.server import config
 
 from .conftest import Running, running_server, settings
 
-DONE = rollout_common.RolloutState(
-    terminal=True, status=models.COMPLETED, result={"outcome": "succeeded"}
-)
+DONE = states.RolloutState(terminal=True, status=models.COMPLETED, result={"outcome": "succeeded"})
 
 
 class Scripted:
@@ -39,11 +37,11 @@ class Scripted:
             if isinstance(outcome, BaseException):
                 raise outcome
 
-    def status(self, *, rollout_id: str) -> rollout_common.RolloutState:
-        outcome = self.status_script.pop(0) if self.status_script else rollout_common.RUNNING_STATE
+    def status(self, *, rollout_id: str) -> states.RolloutState:
+        outcome = self.status_script.pop(0) if self.status_script else states.RUNNING_STATE
         if isinstance(outcome, BaseException):
             raise outcome
-        assert isinstance(outcome, rollout_common.RolloutState)
+        assert isinstance(outcome, states.RolloutState)
         return outcome
 
     def cancel(self, *, rollout_id: str) -> None:
@@ -113,13 +111,13 @@ def test_a_fatal_status_error_fails_the_run(serve: Any) -> None:
 @pytest.mark.parametrize(
     ("state", "reason"),
     [
-        (rollout_common.RolloutState(terminal=True, status=models.FAILED, message="OOM"), "OOM"),
+        (states.RolloutState(terminal=True, status=models.FAILED, message="OOM"), "OOM"),
         (
-            rollout_common.RolloutState(terminal=True, status=models.FAILED),
+            states.RolloutState(terminal=True, status=models.FAILED),
             "The agent's rollout failed",
         ),
         (
-            rollout_common.RolloutState(terminal=True, status=models.TIMED_OUT, message="code 4"),
+            states.RolloutState(terminal=True, status=models.TIMED_OUT, message="code 4"),
             "The agent reported its deadline exceeded: code 4",
         ),
     ],

@@ -13,173 +13,42 @@ where every run was:
 A run's end that the database refuses (disk full) is retried until it is stored; when the run's
 deadline passes first, a short `failed` end replaces a report that could not be stored.
 
-The rollout itself is reached only through the rollout backends' clients
-(`evals_action.backends.remote.RemoteRolloutClient`,
-`evals_action.backends.github_workflow`), seen here through the small `RolloutClient` protocol.
+Timing is the action's (`polling`): `/init` is tried as `polling.INIT` says, failed status
+reads back off with `polling.poll_delay`, and a run's end the database refuses is retried on
+`polling.expo_delays`; every wait is capped at `polling.MAX_DELAY`. Each wait ends early when
+the server stops (`_sleep`: `retry_call`'s `sleep` raises `_Stopping` once the stop event is
+set). The rollout itself is reached only through the Eval Protocol layer's clients
+(`rollout_clients.backend_clients`); the report travels as a `models.Report`, stored in its
+wire form.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import logging
-import re
+import random
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable
 
 import requests
 
-from evals_action import errors, github_api, http, models
-from evals_action.backends import github_workflow, remote, rollout_common
-from evals_action.server import config, egress, fairqueue, grading, store
+from evals_action import errors, models, polling, text
+from evals_action.eval_protocol import states
+from evals_action.server import config, egress, fairqueue, grading, rollout_clients, store
 
 log = logging.getLogger("evals_action.server")
 
-INIT_ATTEMPTS = 3
-MAX_BACKOFF_SECONDS = 30.0
 CLIENT_ERRORS_IN_A_ROW = 3
 
 
-class RolloutState(Protocol):
-    """One observation of a rollout (the shape `backends.remote.RolloutState` has)."""
-
-    @property
-    def terminal(self) -> bool: ...
-    @property
-    def status(self) -> str: ...  # running | completed | failed | timed_out
-    @property
-    def message(self) -> str | None: ...
-    @property
-    def result(self) -> Mapping[str, Any] | None: ...
+class _Stopping(Exception):
+    """The server is stopping: a wait ended early (raised by `WorkerPool._sleep`)."""
 
 
-class RolloutClient(Protocol):
-    """Start a rollout and observe it (the shape `backends.remote.RemoteRolloutClient` has)."""
-
-    def init(self, *, request: dict[str, Any]) -> None: ...
-    def status(self, *, rollout_id: str) -> RolloutState: ...
-
-
-@runtime_checkable
-class Cancellable(Protocol):
-    """A client that can stop a rollout when the run's deadline passes (best effort)."""
-
-    def cancel(self, *, rollout_id: str) -> None: ...
-
-
-@runtime_checkable
-class Traced(Protocol):
-    """A client that can read the conversation from a tracing gateway's trace (`remote`)."""
-
-    def trace_messages(self, *, rollout_id: str) -> list[dict[str, Any]] | None: ...
-
-
-ClientFactory = Callable[[config.Rollout, requests.Session], RolloutClient]
-
-
-def backend_clients(rollout: config.Rollout, session: requests.Session) -> RolloutClient:
-    """The real clients, from the rollout backends package (never a second copy here)."""
-    if rollout.target == "remote":
-        return remote.RemoteRolloutClient(
-            session=session,
-            rollout_url=rollout.url,
-            status_mode=rollout.status_mode,
-            tracing_url=rollout.tracing_url,
-            tracing_api_key=rollout.tracing_api_key,
-        )
-    return WorkflowRollouts(rollout=rollout, sleep=time.sleep)
-
-
-class WorkflowRollouts:
-    """`RolloutClient` over `backends.github_workflow.GithubWorkflowBackend`.
-
-    That backend dispatches the workflow, finds the run named `rollout:<id>`, reads its
-    conclusion and its `rollout-result` artifact, and cancels it. This adapter only keeps, per
-    rollout id, the backend and the GitHub run id it found. The map lives in memory, so after a
-    restart a workflow rollout cannot be followed and its run fails with that reason.
-    The backend exposes the result as a report, so the final answer the checks see is the
-    result's `summary`; the conversation (`messages`) does not come through.
-    """
-
-    def __init__(self, *, rollout: config.Rollout, sleep: Callable[[float], None]) -> None:
-        self._rollout = rollout
-        self._sleep = sleep
-        self._active: dict[str, tuple[github_workflow.GithubWorkflowBackend, str]] = {}
-
-    def init(self, *, request: dict[str, Any]) -> None:
-        meta = request["metadata"]
-        ids = rollout_common.Correlation(
-            invocation_id=meta["invocation_id"],
-            experiment_id=meta["experiment_id"],
-            rollout_id=meta["rollout_id"],
-            run_id=meta["run_id"],
-            row_id=meta["row_id"],
-        )
-        rollout = self._rollout
-        token = rollout.workflow_token or ""
-        backend = github_workflow.GithubWorkflowBackend(
-            actions=lambda: github_api.Actions(
-                github=github_api.GitHub(
-                    token=token,
-                    api_url=rollout.github_api_url,
-                    repository=rollout.workflow_repo,
-                    user_agent=http.USER_AGENT,
-                )
-            ),
-            prompt=rollout_common.Prompt(
-                title=None,
-                messages=tuple(request["messages"]),
-                tools=request.get("tools"),
-                completion_params=dict(request.get("completion_params") or {}),
-            ),
-            ids=ids,
-            repository=rollout.workflow_repo,
-            workflow=rollout.workflow,
-            ref=rollout.workflow_ref,
-            model_base_url=request.get("model_base_url") or "",
-            api_key=request.get("api_key") or "",
-            api_url=rollout.github_api_url,
-            server_url=rollout.github_server_url,
-            sleep=self._sleep,
-        )
-        started = backend.start(
-            request=models.StartRequest(
-                prompt_id=ids.row_id,
-                url_map=meta.get("url_map") or {},
-                template_args=meta.get("template_args") or None,
-                idempotency_key=ids.rollout_id,
-            )
-        )
-        self._active[ids.rollout_id] = (backend, started.run_id)
-
-    def status(self, *, rollout_id: str) -> RolloutState:
-        if rollout_id not in self._active:
-            raise errors.FatalAPIError(
-                "the server restarted while this workflow rollout ran, and a workflow run "
-                "cannot be followed after a restart; start a new run"
-            )
-        backend, run_id = self._active[rollout_id]
-        run = backend.fetch(run_id=run_id)
-        report = run.report
-        result: dict[str, Any] | None = None
-        if report is not None:
-            result = {k: v for k, v in report.raw.items() if k != "summary"}
-            if report.what_didnt:
-                result["summary"] = report.what_didnt
-        return rollout_common.RolloutState(
-            terminal=run.terminal, status=run.status, message=run.failure_reason, result=result
-        )
-
-    def cancel(self, *, rollout_id: str) -> None:
-        if rollout_id in self._active:
-            backend, run_id = self._active.pop(rollout_id)
-            backend.cancel(run_id=run_id)
-
-
-class Runner:
-    """Owns the worker pool. `submit` a run after creating it; `resume` once on start."""
+class WorkerPool:
+    """Owns the worker threads. `submit` a run after creating it; `resume` once on start."""
 
     def __init__(
         self,
@@ -187,14 +56,16 @@ class Runner:
         db: store.Store,
         settings: config.ServerConfig,
         public_url: str,
-        client_factory: ClientFactory = backend_clients,
+        client_factory: rollout_clients.ClientFactory = rollout_clients.backend_clients,
         clock: Callable[[], float] = time.time,
+        rand: polling.Rand = random.uniform,
     ) -> None:
         self._db = db
         self._settings = settings
         self._public_url = public_url.rstrip("/")
         self._client_factory = client_factory
         self._clock = clock
+        self._rand = rand
         self._stop = threading.Event()
         self._queue = fairqueue.FairQueue(per_tenant=settings.workers_per_repository)
 
@@ -226,6 +97,11 @@ class Runner:
         """Stop polling; in-flight runs stay in flight in the store for the next start."""
         self._stop.set()
         self._queue.close()
+
+    def _sleep(self, seconds: float) -> None:
+        """Wait `seconds`, or raise `_Stopping` as soon as the server stops."""
+        if self._stop.wait(seconds):
+            raise _Stopping
 
     def _work(self) -> None:
         while (taken := self._queue.take()) is not None:
@@ -277,23 +153,29 @@ class Runner:
             self._follow(run=run, prompt=prompt, client=client, session=session)
 
     def _start(
-        self, *, run: store.RunRow, prompt: config.Prompt, client: RolloutClient
+        self, *, run: store.RunRow, prompt: config.Prompt, client: rollout_clients.RolloutClient
     ) -> store.RunRow | None:
         rollout_id = f"ro-{uuid.uuid4().hex}"
         if not self._db.mark_running(run_id=run.run_id, rollout_id=rollout_id):
             return None
-        request = init_request(run=run, prompt=prompt, rollout_id=rollout_id)
-        for attempt in range(1, INIT_ATTEMPTS + 1):
-            try:
-                client.init(request=request)
-                break
-            except errors.TransientAPIError as exc:
-                if attempt == INIT_ATTEMPTS or self._stop.wait(_backoff(attempt, exc)):
-                    self._fail(run.run_id, f"The rollout service did not accept the run: {exc}")
-                    return None
-            except errors.EvalsActionError as exc:
-                self._fail(run.run_id, f"The rollout service refused the run: {exc}")
-                return None
+        request = rollout_clients.init_request(run=run, prompt=prompt, rollout_id=rollout_id)
+        failed: list[errors.TransientAPIError] = []
+        try:
+            polling.retry_call(
+                lambda: client.init(request=request),
+                policy=polling.INIT,
+                sleep=self._sleep,
+                on_retry=lambda exc, attempt, delay: failed.append(exc),
+            )
+        except _Stopping:
+            self._fail(run.run_id, f"The rollout service did not accept the run: {failed[-1]}")
+            return None
+        except errors.TransientAPIError as exc:
+            self._fail(run.run_id, f"The rollout service did not accept the run: {exc}")
+            return None
+        except errors.EvalsActionError as exc:
+            self._fail(run.run_id, f"The rollout service refused the run: {exc}")
+            return None
         self._db.mark_init_sent(run_id=run.run_id)
         log.info("run %s: rollout %s started", run.run_id, rollout_id)
         return self._db.get_run(run_id=run.run_id)
@@ -303,7 +185,7 @@ class Runner:
         *,
         run: store.RunRow,
         prompt: config.Prompt,
-        client: RolloutClient,
+        client: rollout_clients.RolloutClient,
         session: requests.Session,
     ) -> None:
         deadline = _deadline(run=run, prompt=prompt)
@@ -314,7 +196,7 @@ class Runner:
             if current is None or not current.in_flight:
                 return  # superseded while we waited
             if self._clock() >= deadline:
-                if isinstance(client, Cancellable):
+                if isinstance(client, rollout_clients.Cancellable):
                     client.cancel(rollout_id=run.rollout_id)
                 self._fail(
                     run.run_id,
@@ -327,7 +209,15 @@ class Runner:
             except errors.TransientAPIError as exc:
                 failures += 1
                 log.warning("run %s: status check failed (%s), retrying", run.run_id, exc)
-                self._stop.wait(_backoff(failures, exc))
+                self._stop.wait(
+                    polling.poll_delay(
+                        interval=self._settings.poll_interval_seconds,
+                        failures=failures,
+                        retry_after=exc.retry_after,
+                        remaining=deadline - self._clock(),
+                        rand=self._rand,
+                    )
+                )
                 continue
             except errors.ClientAPIError as exc:
                 client_errors += 1
@@ -351,8 +241,8 @@ class Runner:
         *,
         run: store.RunRow,
         prompt: config.Prompt,
-        state: RolloutState,
-        client: RolloutClient,
+        state: states.RolloutState,
+        client: rollout_clients.RolloutClient,
         session: requests.Session,
     ) -> None:
         if state.status == models.FAILED:
@@ -367,7 +257,9 @@ class Runner:
             return
         slug = report_slug(prompt_id=prompt.id, run_id=run.run_id)
         finished = grading.Finished(
-            result=_with_trace(result=state.result, client=client, rollout_id=run.rollout_id),
+            result=rollout_clients.with_trace(
+                result=state.result, client=client, rollout_id=run.rollout_id
+            ),
             message=state.message,
             started_at=run.started_at or run.created_at,
             finished_at=self._clock(),
@@ -385,7 +277,7 @@ class Runner:
                 url_map=url_map,
             ),
         )
-        report = grading.report(
+        report = grading.build_report(
             prompt=prompt,
             finished=finished,
             context=context,
@@ -394,7 +286,7 @@ class Runner:
         )
         end = End(status=models.COMPLETED, report=report, report_slug=slug)
         if self._store_end(run_id=run.run_id, end=end, deadline=_deadline(run=run, prompt=prompt)):
-            log.info("run %s: completed, score %s", run.run_id, report["score"])
+            log.info("run %s: completed, score %s", run.run_id, report.score)
 
     def _fail(self, run_id: str, reason: str) -> None:
         if self._store_end(run_id=run_id, end=End(status=models.FAILED, failure_reason=reason)):
@@ -409,7 +301,13 @@ class Runner:
         attempt = 0
         while True:
             try:
-                return self._db.finish(run_id=run_id, **dataclasses.asdict(end))
+                return self._db.finish(
+                    run_id=run_id,
+                    status=end.status,
+                    failure_reason=end.failure_reason,
+                    report=end.report.to_wire() if end.report else None,
+                    report_slug=end.report_slug,
+                )
             except store.StorageError as exc:
                 attempt += 1
                 log.warning("run %s: could not store its end, retrying: %s", run_id, exc)
@@ -420,8 +318,10 @@ class Runner:
                         f"before its timeout ({exc})",
                     )
                     deadline = None
-                delay = self._settings.poll_interval_seconds * 2 ** min(attempt - 1, 10)
-                if self._stop.wait(min(delay, MAX_BACKOFF_SECONDS)):
+                delay = polling.expo_delays(
+                    base_delay=self._settings.poll_interval_seconds, count=min(attempt, 11)
+                )[-1]
+                if self._stop.wait(delay):
                     return False
 
 
@@ -431,7 +331,7 @@ class End:
 
     status: str
     failure_reason: str | None = None
-    report: Mapping[str, Any] | None = None
+    report: models.Report | None = None
     report_slug: str | None = None
 
 
@@ -440,61 +340,5 @@ def _deadline(*, run: store.RunRow, prompt: config.Prompt) -> float:
     return run.created_at + prompt.timeout_minutes * 60
 
 
-def init_request(*, run: store.RunRow, prompt: config.Prompt, rollout_id: str) -> dict[str, Any]:
-    """The Eval Protocol `InitRequest` for one run, aimed at the run's preview.
-
-    Built with the rollout backends' own helpers, so the server and the action's `remote`
-    backend target previews and name correlation ids the same way.
-    """
-    args = run.request.get("templateArgs") or {}
-    url_map = run.request.get("urlMap") or {}
-    rollout = prompt.rollout
-    ids = rollout_common.Correlation(
-        invocation_id=f"evals-server-{run.run_id}",
-        experiment_id=f"{run.repository}#{run.pull_request}"
-        if run.repository and run.pull_request is not None
-        else run.run_id,
-        rollout_id=rollout_id,
-        run_id=run.run_id,
-        row_id=prompt.id,
-    )
-    return rollout_common.init_request(
-        prompt=rollout_common.Prompt(
-            title=prompt.title,
-            messages=tuple(dict(m) for m in prompt.messages),
-            tools=[dict(t) for t in prompt.tools] if prompt.tools is not None else None,
-            completion_params=dict(rollout.completion_params),
-        ),
-        messages=rollout_common.target_messages(
-            messages=prompt.messages, template_args=args, url_map=url_map
-        ),
-        meta=rollout_common.metadata(ids=ids, url_map=url_map, template_args=args),
-        model_base_url=rollout.model_base_url,
-        api_key=rollout.model_api_key or "",
-    )
-
-
-def _with_trace(
-    *, result: Mapping[str, Any] | None, client: RolloutClient, rollout_id: str | None
-) -> Mapping[str, Any] | None:
-    """The result, with the gateway trace's conversation as its `messages` when it has none.
-
-    An unchanged Eval Protocol agent reports no result: its answer is in the trace its model
-    calls left on the tracing gateway, which is where Eval Protocol reads it too.
-    """
-    if (result or {}).get("messages") or not rollout_id or not isinstance(client, Traced):
-        return result
-    messages = client.trace_messages(rollout_id=rollout_id)
-    return {**(result or {}), "messages": messages} if messages else result
-
-
 def report_slug(*, prompt_id: str, run_id: str) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", prompt_id.lower()).strip("-")[:40].strip("-")
-    return f"{base or 'report'}-{run_id.replace('-', '')[:10]}"
-
-
-def _backoff(attempt: int, exc: errors.TransientAPIError | None) -> float:
-    """1, 2, 4, ... seconds, capped; the service's Retry-After wins (still capped)."""
-    if exc is not None and exc.retry_after is not None:
-        return min(exc.retry_after, MAX_BACKOFF_SECONDS)
-    return min(2.0 ** (attempt - 1), MAX_BACKOFF_SECONDS)
+    return f"{text.slug(prompt_id) or 'report'}-{run_id.replace('-', '')[:10]}"
