@@ -2,7 +2,8 @@
 
 `Run`, `Report` and `Metrics` also speak the evals API's wire format (`from_wire` / `to_wire`),
 so the action's client and the self-hosted server read and write it with the same code and
-cannot drift. `nonempty`, `number` and `integer` are the JSON-shape readers they use.
+cannot drift. `nonempty`, `json_object`, `number` and `integer` are the JSON-shape readers
+they use.
 
 Nothing here imports anything of ours or any third-party library, so every module can use it.
 """
@@ -125,8 +126,7 @@ class Report:
         """A report read leniently (wrong types count as absent); None when not an object."""
         if not isinstance(data, dict):
             return None
-        summary = data.get("summary")
-        summary = summary if isinstance(summary, dict) else {}
+        summary = json_object(data.get("summary"))
         return cls(
             slug=nonempty(data.get("slug")),
             url=nonempty(data.get("url")),
@@ -179,8 +179,7 @@ class Run:
     @classmethod
     def from_wire(cls, data: Mapping[str, Any], *, fallback_id: str = "") -> Run:
         """A run read leniently; an undocumented status is "still running" (contract §3)."""
-        prompt = data.get("prompt")
-        prompt = prompt if isinstance(prompt, dict) else {}
+        prompt = json_object(data.get("prompt"))
         status = nonempty(data.get("status")) or PENDING
         if status not in WIRE_STATUSES:
             status = RUNNING
@@ -262,6 +261,11 @@ def nonempty(value: Any) -> str | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     return None
+
+
+def json_object(value: Any) -> Mapping[str, Any]:
+    """A JSON object, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
 
 
 def number(value: Any) -> float | None:

@@ -6,8 +6,8 @@
 - `tracing`: a tracing proxy's `model_base_url` encoding and its traces;
 - `results`: the rollout result's schema, both ways (result ↔ `models.Report`, state →
   `models.Run`);
-- `remote_client`: `RemoteRolloutClient` (`POST /init`, `GET /status`, a gateway's status and
-  its trace);
+- `remote_client`: `RemoteRolloutClient` (`POST /init`, `GET /status`, or the gateway's);
+- `gateway`: a tracing gateway's status, log message and trace, and the clients' `Redactor`;
 - `workflow_client`: `WorkflowRolloutClient` (dispatch, find `rollout:<id>`, read the artifact).
 
 Nothing here imports `settings`: inputs arrive as plain values, so the action's backends
