@@ -3,8 +3,9 @@
 `WorkflowRolloutClient` dispatches the workflow with its four string inputs (`dispatch_inputs`),
 finds the run named `rollout:<rollout_id>` (`polling.FIND_RUN`: looking again after 1, 2, 4, 8,
 16 s with the injected `sleep`, stopping at the first match), reads the run's state and, once it
-succeeded, its `rollout-result` artifact, and cancels it. All GitHub calls go through
-`github_api.Actions`. The action's `backends/github_workflow.py` and the server's worker use it.
+succeeded, its `rollout-result` artifact (`read_result`), and cancels it. All GitHub calls go
+through `github_api.Actions`. The action's `backends/github_workflow.py` and the server's worker
+use it.
 """
 
 from __future__ import annotations
@@ -139,32 +140,8 @@ class WorkflowRolloutClient:
         """The `rollout-result` artifact's JSON, read once per run; None when absent or bad."""
         key = str(run_id)
         if key not in self._results:
-            self._results[key] = self._read_result(run_id)
+            self._results[key] = read_result(actions=self.actions, run_id=run_id, warn=self._warn)
         return self._results[key]
-
-    def _read_result(self, run_id: int) -> dict[str, Any] | None:
-        name = results.RESULT_ARTIFACT
-        artifact = next(
-            (a for a in self.actions.run_artifacts(run_id=run_id, name=name) if a.name == name),
-            None,
-        )
-        if artifact is None:
-            return None
-        if artifact.expired:
-            self._warn(f"The {name} artifact has expired; no score")
-            return None
-        try:
-            data = self.actions.download_artifact(artifact_id=artifact.id)
-        except (errors.ClientAPIError, errors.FatalAPIError) as exc:
-            # Too large, gone, or refused: the run's conclusion still stands (contract: a
-            # missing or malformed artifact is a warning and no result).
-            self._warn(f"Could not download the {name} artifact: {exc}")
-            return None
-        try:
-            return results.check_result(result_from_zip(data))
-        except ValueError as exc:
-            self._warn(f"Ignoring the {name} artifact: {exc}")
-            return None
 
     def cancel(self, *, run_id: str) -> None:
         """Best effort: ask GitHub to cancel the run; never raises."""
@@ -185,6 +162,35 @@ class WorkflowRolloutClient:
 
     def api_run_url(self, run_id: str) -> str:
         return f"{self._api_url}/repos/{self.repository}/actions/runs/{run_id}"
+
+
+def read_result(
+    *, actions: github_api.Actions, run_id: int, warn: Callable[[str], None]
+) -> dict[str, Any] | None:
+    """A run's `rollout-result` artifact, checked; None (with a warning when it is there but
+    unusable) otherwise. A missing or bad artifact never changes the run's conclusion."""
+    name = results.RESULT_ARTIFACT
+    artifact = next(
+        (a for a in actions.run_artifacts(run_id=run_id, name=name) if a.name == name),
+        None,
+    )
+    if artifact is None:
+        return None
+    if artifact.expired:
+        warn(f"The {name} artifact has expired; no score")
+        return None
+    try:
+        data = actions.download_artifact(artifact_id=artifact.id)
+    except (errors.ClientAPIError, errors.FatalAPIError) as exc:
+        # Too large, gone, or refused: the run's conclusion still stands (contract: a
+        # missing or malformed artifact is a warning and no result).
+        warn(f"Could not download the {name} artifact: {exc}")
+        return None
+    try:
+        return results.check_result(result_from_zip(data))
+    except ValueError as exc:
+        warn(f"Ignoring the {name} artifact: {exc}")
+        return None
 
 
 def branch_filter(ref: str) -> str:
