@@ -117,18 +117,10 @@ class Gateway:
         cannot be read.
         """
         what = "read the rollout's trace from the tracing gateway"
-        headers = self._headers
+        params = tracing.traces_params(rollout_id=rollout_id)
         try:
             with self._redactor.guard():
-                response = transport.send(
-                    self._session,
-                    method="GET",
-                    url=f"{self._url}{tracing.TRACES_PATH}",
-                    what=what,
-                    headers=headers,
-                    params=tracing.traces_params(rollout_id=rollout_id),
-                    timeout=self._timeout,
-                )
+                response = self._send(path=tracing.TRACES_PATH, params=params, what=what)
                 body = transport.json_body(response, what=what)
         except errors.APIError as exc:
             self._warn(f"No trace to grade: {exc.message}")
@@ -157,20 +149,11 @@ class Gateway:
         self, *, paths: tuple[str, str], remember: str, params: Mapping[str, Any], what: str
     ) -> dict[str, Any]:
         """GET the first path; on 404 the second, remembering whichever answered."""
-        headers = self._headers
         last: errors.APIError | None = None
         for path in dict.fromkeys(paths):
             try:
                 with self._redactor.guard():
-                    response = transport.send(
-                        self._session,
-                        method="GET",
-                        url=f"{self._url}{path}",
-                        what=what,
-                        headers=headers,
-                        params=params,
-                        timeout=self._timeout,
-                    )
+                    response = self._send(path=path, params=params, what=what)
             except errors.APIError as exc:
                 if exc.status != 404:
                     raise
@@ -185,4 +168,16 @@ class Gateway:
         raise errors.FatalAPIError(
             f"{what}: HTTP 404 from {self._url}{paths[0]} and {paths[1]} (check tracing-url)",
             status=404,
+        )
+
+    def _send(self, *, path: str, params: Mapping[str, Any], what: str) -> requests.Response:
+        """One authenticated GET to the gateway (`transport.send` classifies the answer)."""
+        return transport.send(
+            self._session,
+            method="GET",
+            url=f"{self._url}{path}",
+            what=what,
+            headers=self._headers,
+            params=params,
+            timeout=self._timeout,
         )

@@ -191,31 +191,19 @@ class RunDriver:
             )
             return
         slug = endings.report_slug(prompt_id=prompt.id, run_id=run.run_id)
-        finished = grading.Finished(
-            result=rollout_clients.with_trace(
-                result=state.result, client=client, rollout_id=run.rollout_id
-            ),
-            message=state.message,
-            started_at=run.started_at or run.created_at,
-            finished_at=self._clock(),
-        )
-        url_map = run.request.get("urlMap") or {}
-        context = grading.Context(
-            template_args=run.request.get("templateArgs") or {},
-            url_map=url_map,
-            prompt_text=run.prompt_text,
-            session=session,
-            judge=self._settings.judge,
-            guard=egress.guard(
-                policy=self._settings.fetch,
-                named_urls=[c.url for c in prompt.checks if c.type == "http"],
-                url_map=url_map,
-            ),
-        )
-        report = grading.build_report(
+        report = _graded(
+            run=run,
             prompt=prompt,
-            finished=finished,
-            context=context,
+            finished=grading.Finished(
+                result=rollout_clients.with_trace(
+                    result=state.result, client=client, rollout_id=run.rollout_id
+                ),
+                message=state.message,
+                started_at=run.started_at or run.created_at,
+                finished_at=self._clock(),
+            ),
+            settings=self._settings,
+            session=session,
             slug=slug,
             url=f"{self._public_url}/reports/{slug}",
         )
@@ -224,3 +212,32 @@ class RunDriver:
             run_id=run.run_id, end=end, deadline=endings.deadline(run=run, prompt=prompt)
         ):
             log.info("run %s: completed, score %s", run.run_id, report.score)
+
+
+def _graded(
+    *,
+    run: store.RunRow,
+    prompt: config.Prompt,
+    finished: grading.Finished,
+    settings: config.ServerConfig,
+    session: requests.Session,
+    slug: str,
+    url: str,
+) -> models.Report:
+    """The run's report: its prompt's checks on how the rollout finished, on the run's preview."""
+    url_map = run.request.get("urlMap") or {}
+    context = grading.Context(
+        template_args=run.request.get("templateArgs") or {},
+        url_map=url_map,
+        prompt_text=run.prompt_text,
+        session=session,
+        judge=settings.judge,
+        guard=egress.guard(
+            policy=settings.fetch,
+            named_urls=[c.url for c in prompt.checks if c.type == "http"],
+            url_map=url_map,
+        ),
+    )
+    return grading.build_report(
+        prompt=prompt, finished=finished, context=context, slug=slug, url=url
+    )
