@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from evals_action.backends import rollout_common
+from evals_action.eval_protocol import states
 from evals_action.server import app, config, keys, serving, store
 
 
@@ -36,12 +36,12 @@ class Rollouts:
         with self._lock:
             self.started[meta["run_id"]] = meta["rollout_id"]
 
-    def status(self, *, rollout_id: str) -> rollout_common.RolloutState:
+    def status(self, *, rollout_id: str) -> states.RolloutState:
         with self._lock:
             if rollout_id not in self._done:
-                return rollout_common.RUNNING_STATE
+                return states.RUNNING_STATE
             self.seen_done.setdefault(rollout_id, time.perf_counter())
-        return rollout_common.RolloutState(
+        return states.RolloutState(
             terminal=True, status="completed", result={"outcome": "succeeded", "score": 100}
         )
 

@@ -20,12 +20,12 @@ import uuid
 
 from server_common import median, server
 
-from evals_action import http, models
+from evals_action import models, transport
 from evals_action.backends import evals_api
 
 
 def one_run(*, url: str, key: str, rollouts, long_poll: bool, interval: float) -> float:  # type: ignore[no-untyped-def]
-    backend = evals_api.EvalsApiBackend(session=http.new_session(), base_url=url, api_key=key)
+    backend = evals_api.EvalsApiBackend(session=transport.new_session(), base_url=url, api_key=key)
     started = backend.start(
         request=models.StartRequest(
             prompt_id="bench", url_map={}, template_args=None, idempotency_key=str(uuid.uuid4())

@@ -37,7 +37,7 @@ from evals_action import (
 class Deps:
     """Everything that touches the world."""
 
-    session: Any  # http.new_session(): a requests.Session with transport limits
+    session: Any  # transport.new_session(): a requests.Session with transport limits
     github: Callable[..., github_api.GitHub]  # (token=, repository=) → façade; defaults: ours
     step: actions_runtime.StepIO
     clock: Callable[[], float]

@@ -11,7 +11,7 @@ import json
 from collections.abc import Mapping
 from typing import Any, Protocol
 
-from evals_action import errors, github_api, models, text
+from evals_action import errors, github_api, models
 
 PR_EVENTS = frozenset({"pull_request", "pull_request_target"})
 
@@ -106,7 +106,7 @@ def _from_event(
     if event_name == "deployment_status":
         return _get(payload, "deployment", "sha") or default_sha or None, None
     if event_name == "status":
-        return text.nonempty(payload.get("sha")) or default_sha or None, None
+        return models.nonempty(payload.get("sha")) or default_sha or None, None
     if event_name == "issue_comment":
         issue = payload.get("issue") if isinstance(payload.get("issue"), dict) else {}
         if not isinstance(issue, dict) or not issue.get("pull_request"):
@@ -116,7 +116,7 @@ def _from_event(
         run = payload.get("workflow_run") if isinstance(payload.get("workflow_run"), dict) else {}
         pulls = run.get("pull_requests") if isinstance(run, dict) else None
         first = pulls[0] if isinstance(pulls, list) and pulls and isinstance(pulls[0], dict) else {}
-        sha = text.nonempty(run.get("head_sha")) if isinstance(run, dict) else None
+        sha = models.nonempty(run.get("head_sha")) if isinstance(run, dict) else None
         return sha or default_sha or None, _int(first.get("number"))
     return default_sha or None, None
 
@@ -159,7 +159,7 @@ def _get(data: Any, *keys: str) -> str | None:
         if not isinstance(data, Mapping):
             return None
         data = data.get(key)
-    return text.nonempty(data)
+    return models.nonempty(data)
 
 
 def _int(value: Any) -> int | None:

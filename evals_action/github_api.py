@@ -332,19 +332,19 @@ def _workflow_run(run: Any) -> WorkflowRun:
 
 def _fetch_signed(url: str, *, what: str, timeout: float, max_bytes: int) -> bytes:
     """The artifact zip, without our token (the URL is signed), within `transport`'s limits."""
-    import requests
-
-    from evals_action import http
+    from evals_action import transport
 
     try:
-        with http.new_session(max_bytes=max_bytes, accept=None) as session:
-            response = session.get(url, timeout=(10.0, timeout))
+        with transport.new_session(max_bytes=max_bytes, accept=None) as session:
+            response = transport.request(
+                session, method="GET", url=url, timeout=(10.0, timeout), allow_redirects=True
+            )
+    except transport.Unanswered as exc:
+        raise errors.TransientAPIError(
+            f"could not {what}: network error ({exc.kind})"
+        ) from None  # the signed URL carries a credential; keep it out of tracebacks
     except errors.APIError as exc:  # a transport limit: too slow, or larger than max_bytes
         raise type(exc)(f"could not {what}: {exc.message}", status=exc.status) from None
-    except requests.RequestException as exc:
-        raise errors.TransientAPIError(
-            f"could not {what}: network error ({type(exc).__name__})"
-        ) from None  # the signed URL carries a credential; keep it out of tracebacks
     if response.status_code >= 400:
         error = errors.TransientAPIError if response.status_code >= 500 else errors.ClientAPIError
         raise error(
@@ -399,9 +399,9 @@ def _rate_limit_wait(headers: dict[str, str]) -> float | None:
     """Seconds to wait from `Retry-After`, else from `x-ratelimit-reset` when none remain."""
     import time
 
-    from evals_action import http
+    from evals_action import transport
 
-    wait = http.parse_retry_after(headers.get("retry-after"))
+    wait = transport.parse_retry_after(headers.get("retry-after"))
     if wait is not None:
         return wait
     if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset"):

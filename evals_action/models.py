@@ -1,5 +1,10 @@
 """Plain data shared by every layer: what a run is, what a report says, what goes out.
 
+`Run`, `Report` and `Metrics` also speak the evals API's wire format (`from_wire` / `to_wire`),
+so the action's client and the self-hosted server read and write it with the same code and
+cannot drift. `nonempty`, `json_object`, `number` and `integer` are the JSON-shape readers
+they use.
+
 Nothing here imports anything of ours or any third-party library, so every module can use it.
 """
 
@@ -19,6 +24,8 @@ SUPERSEDED = "superseded"
 TIMED_OUT = "timed_out"
 
 TERMINAL_STATUSES = frozenset({COMPLETED, FAILED, SUPERSEDED, TIMED_OUT})
+# The statuses the evals API sends (`TIMED_OUT` never travels).
+WIRE_STATUSES = frozenset({PENDING, RUNNING, COMPLETED, FAILED, SUPERSEDED})
 
 # A server that holds `GET /api/v1/runs/{id}?wait=N` until the run changes says so in this header
 # (its value: the longest wait it allows, in seconds); clients long-poll only when they see it.
@@ -50,10 +57,56 @@ class Metrics:
             )
         )
 
+    @classmethod
+    def from_wire(cls, data: Any) -> Metrics | None:
+        """`report.metrics` read leniently; None when it is not an object or says nothing."""
+        if not isinstance(data, dict):
+            return None
+        metrics = cls(
+            time=nonempty(data.get("time")),
+            time_seconds=number(data.get("timeSeconds")),
+            cost=nonempty(data.get("cost")),
+            cost_usd=number(data.get("costUsd")),
+            errors=integer(data.get("errors")),
+            interruptions=integer(data.get("interruptions")),
+        )
+        return metrics if metrics.present else None
+
+    def to_wire(self) -> dict[str, Any]:
+        """Every field, `null` when absent."""
+        return {
+            "time": self.time,
+            "timeSeconds": self.time_seconds,
+            "cost": self.cost,
+            "costUsd": self.cost_usd,
+            "errors": self.errors,
+            "interruptions": self.interruptions,
+        }
+
+
+# The report fields `Report` holds, in wire order; any other top-level field travels in `extra`.
+REPORT_FIELDS = (
+    "slug",
+    "url",
+    "score",
+    "grade",
+    "outcome",
+    "nullNotice",
+    "keyFinding",
+    "summary",
+    "verdict",
+    "metrics",
+)
+
 
 @dataclasses.dataclass(frozen=True)
 class Report:
-    """`run.report` as the evals API sends it; `raw` is kept for the `report-json` output."""
+    """`run.report` as the evals API sends it; `raw` is kept for the `report-json` output.
+
+    `extra` holds the top-level fields beyond `REPORT_FIELDS` (the server's `dimensions` and
+    `answer`). Numbers are kept as sent (an integer score stays one), so `to_wire` gives back
+    what `from_wire` read.
+    """
 
     slug: str | None = None
     url: str | None = None
@@ -66,6 +119,44 @@ class Report:
     verdict: str | None = None
     metrics: Metrics | None = None
     raw: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    extra: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_wire(cls, data: Any) -> Report | None:
+        """A report read leniently (wrong types count as absent); None when not an object."""
+        if not isinstance(data, dict):
+            return None
+        summary = json_object(data.get("summary"))
+        return cls(
+            slug=nonempty(data.get("slug")),
+            url=nonempty(data.get("url")),
+            score=number(data.get("score")),
+            grade=nonempty(data.get("grade")),
+            outcome=nonempty(data.get("outcome")),
+            null_notice=nonempty(data.get("nullNotice")),
+            key_finding=nonempty(data.get("keyFinding")),
+            what_didnt=nonempty(summary.get("whatDidnt")),
+            verdict=nonempty(data.get("verdict")),
+            metrics=Metrics.from_wire(data.get("metrics")),
+            raw=dict(data),
+            extra={k: v for k, v in data.items() if k not in REPORT_FIELDS},
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """Every field of `REPORT_FIELDS` (`null` when absent), then `extra`."""
+        return {
+            "slug": self.slug,
+            "url": self.url,
+            "score": self.score,
+            "grade": self.grade,
+            "outcome": self.outcome,
+            "nullNotice": self.null_notice,
+            "keyFinding": self.key_finding,
+            "summary": {"whatDidnt": self.what_didnt},
+            "verdict": self.verdict,
+            "metrics": self.metrics.to_wire() if self.metrics else None,
+            **self.extra,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +175,36 @@ class Run:
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @classmethod
+    def from_wire(cls, data: Mapping[str, Any], *, fallback_id: str = "") -> Run:
+        """A run read leniently; an undocumented status is "still running" (contract §3)."""
+        prompt = json_object(data.get("prompt"))
+        status = nonempty(data.get("status")) or PENDING
+        if status not in WIRE_STATUSES:
+            status = RUNNING
+        return cls(
+            run_id=nonempty(data.get("runId")) or fallback_id,
+            status=status,
+            run_url=nonempty(data.get("runUrl")) or "",
+            status_url=nonempty(data.get("statusUrl")) or "",
+            failure_reason=nonempty(data.get("failureReason")),
+            prompt_title=nonempty(prompt.get("title")),
+            prompt_text=nonempty(prompt.get("text")),
+            report=Report.from_wire(data.get("report")),
+        )
+
+    def to_wire(self) -> dict[str, Any]:
+        """The fields a `Run` holds, in the evals API's names (`null` when absent)."""
+        return {
+            "runId": self.run_id,
+            "status": self.status,
+            "statusUrl": self.status_url,
+            "runUrl": self.run_url,
+            "failureReason": self.failure_reason,
+            "prompt": {"title": self.prompt_title, "text": self.prompt_text},
+            "report": self.report.to_wire() if self.report else None,
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -128,3 +249,33 @@ class RequestPreview:
     url: str
     headers: Mapping[str, str]
     body: Any
+
+
+# --- JSON-shape readers: a wrong type counts as absent ----------------------------------------
+
+
+def nonempty(value: Any) -> str | None:
+    """A string with something other than whitespace in it, or a number as text; else None."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+def json_object(value: Any) -> Mapping[str, Any]:
+    """A JSON object, or an empty one for anything else."""
+    return value if isinstance(value, dict) else {}
+
+
+def number(value: Any) -> float | None:
+    """A JSON number as sent (an integer stays one); None for anything else, booleans too."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return value
+
+
+def integer(value: Any) -> int | None:
+    """A JSON number, truncated to an integer; None for anything else."""
+    found = number(value)
+    return int(found) if found is not None else None

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 import requests
 
-from evals_action import errors, http
+from evals_action import errors, transport
 
 URL_VARIABLE = "ACTIONS_ID_TOKEN_REQUEST_URL"
 TOKEN_VARIABLE = "ACTIONS_ID_TOKEN_REQUEST_TOKEN"  # noqa: S105 - a variable's name
@@ -30,13 +30,13 @@ MAX_TOKEN_CHARS = 16_384
 def request_token(*, session: requests.Session, environ: Mapping[str, str], audience: str) -> str:
     """The job's OIDC token for `audience`; `ConfigError` (exit 2) when the job cannot have one.
 
-    Raises `APIError` subclasses (from `http.send`) when the token endpoint fails.
+    Raises `APIError` subclasses (from `transport.send`) when the token endpoint fails.
     """
     url, bearer = _variables(environ=environ)
     if not audience.strip():
         raise errors.ConfigError([f"{WHAT}: the audience is empty; pass the server's URL"])
     separator = "&" if "?" in url else "?"
-    response = http.send(
+    response = transport.send(
         session,
         method="GET",
         url=f"{url}{separator}audience={quote(audience, safe='')}",
@@ -44,7 +44,7 @@ def request_token(*, session: requests.Session, environ: Mapping[str, str], audi
         headers={"Authorization": f"bearer {bearer}"},
         fatal_statuses=frozenset(),  # no api-key hint: the request token is the runner's
     )
-    return _token(data=http.json_body(response, what=WHAT))
+    return _token(data=transport.json_body(response, what=WHAT))
 
 
 def _variables(*, environ: Mapping[str, str]) -> tuple[str, str]:

@@ -4,8 +4,9 @@
 - `slug`: lower-case ASCII words joined by `-` (status contexts, report slugs);
 - `duration`: seconds as the comment shows them (`45s`, `2m05s`);
 - `compact_json`: JSON without spaces, non-ASCII kept;
-- `TEMPLATE_VAR`: the `{{name}}` placeholder of prompts and checks;
-- `nonempty`: a JSON value as text (a string with something in it, or a number), else None.
+- `TEMPLATE_VAR`: the `{{name}}` placeholder of prompts and checks.
+
+The JSON-shape readers (`nonempty`, `number`) live in `models`, beside the wire format.
 
 Nothing here imports anything of ours, so every layer (the action, Eval Protocol, the server)
 can use it.
@@ -45,12 +46,3 @@ def duration(seconds: float) -> str:
 def compact_json(value: Any) -> str:
     """`{"a":1,"b":"é"}`: no spaces, non-ASCII as it is."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def nonempty(value: Any) -> str | None:
-    """A string with something other than whitespace in it, or a number as text; else None."""
-    if isinstance(value, str) and value.strip():
-        return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return str(value)
-    return None

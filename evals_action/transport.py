@@ -1,194 +1,234 @@
-"""A `requests.Session` with an overall time limit and a size cap on every request.
+"""JSON over HTTP with `requests`, and the one place its errors become ours.
 
-`requests` only has connect and read timeouts, and a read timeout restarts with every byte: a
-server that drips its answer (headers or body) one byte at a time holds a request forever. Here
-each request gets a watchdog timer; when the request's time limit passes, the timer shuts the
-request's socket down, the blocked read ends at once, and the request raises
-`errors.TransientAPIError` (the poller then retries or, past the deadline, reports a timeout).
+`send` performs one request (never retries: timing belongs to `polling`) and classifies every
+outcome: 2xx is returned; 5xx, 429, resets and timeouts raise `TransientAPIError` carrying the
+server's `Retry-After`; 401/403/404 raise `FatalAPIError`; other 4xx raise `ClientAPIError`.
+Messages name the call, the status and the URL, and never contain a secret.
 
-- The time limit of a request is connect + read timeout (the `timeout=(c, r)` it is made with;
-  a long poll adds its wait to the read part), and never later than the session's `deadline`.
-- At most `max_bytes` of a body are read (gzip decoded). A 2xx answer that is longer raises
-  `errors.ClientAPIError`; an error answer is cut to that size (only its first words are shown).
+`request` is for callers that word their own messages (the rollout client's `POST /init`, the
+signed artifact download): it turns `requests`' exceptions into `Unanswered`. Only this module
+(and `transport_limits`, below it) catches `requests` exceptions.
 
-Requests made with `stream=True` are bounded only until their headers arrive; nothing on the
-action's path streams. `http` is where these errors get the name of the call.
+Every request made through a `Session` (`new_session`) has two transport limits, whoever makes
+it (`send`, `request`):
+- time: it ends within connect + read timeout seconds in total (a server that drips its answer a
+  byte at a time resets a read timeout forever), and never after the session's `deadline`; past
+  either, its socket is shut down and it raises `TransientAPIError` (see `transport_limits`);
+- size: at most `max_bytes` of the body are read (`MAX_BODY_BYTES` by default); a 2xx answer that
+  is longer raises `ClientAPIError` (an unreadable body), an error answer is cut to that size.
 """
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
+import email.utils
+import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
-import requests.adapters
-import urllib3
-import urllib3.connection
 
-from evals_action import errors
+from evals_action import __version__, errors, text, transport_limits
 
-_current = threading.local()  # the `_Watch` of the request this thread is making, if any
-
-
-class _Watch:
-    """Shuts the socket of one request down once `seconds` have passed."""
-
-    def __init__(self, *, seconds: float) -> None:
-        self.fired = False
-        self._lock = threading.Lock()
-        self._sock: socket.socket | None = None
-        self._timer = threading.Timer(max(0.0, seconds), self._fire)
-        self._timer.daemon = True
-        self._outer: _Watch | None = None
-
-    def __enter__(self) -> _Watch:
-        self._outer = getattr(_current, "watch", None)
-        _current.watch = self
-        self._timer.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        with self._lock:
-            self._sock = None  # the socket may go back to the pool: never touch it later
-        self._timer.cancel()
-        _current.watch = self._outer
-
-    def attach(self, sock: socket.socket | None) -> None:
-        with self._lock:
-            self._sock = sock
-            if self.fired:
-                _shutdown(sock)
-
-    def _fire(self) -> None:
-        with self._lock:
-            self.fired = True
-            _shutdown(self._sock)
+USER_AGENT = f"evals-action/{__version__}"
+# (connect, read) seconds. Every call has both, and their sum is its overall time limit.
+DEFAULT_TIMEOUT = (10.0, 30.0)
+# The evals API answers with a few KB of JSON; 1 MiB is hundreds of times that, and keeps what
+# the action copies into step outputs (report-json) near GitHub's 1 MB limit per output.
+MAX_BODY_BYTES = 1024 * 1024
+# A Run object is about five levels deep; anything past this is not an evals API answer.
+MAX_JSON_DEPTH = 64
 
 
-def _shutdown(sock: socket.socket | None) -> None:
-    if sock is not None:
-        with contextlib.suppress(OSError):  # already closed: nothing left to stop
-            # The plain socket's shutdown, also for TLS: it unblocks a read in another thread.
-            socket.socket.shutdown(sock, socket.SHUT_RDWR)
+def new_session(
+    *, max_bytes: int = MAX_BODY_BYTES, accept: str | None = "application/json"
+) -> transport_limits.Session:
+    session = transport_limits.Session(max_bytes=max_bytes)
+    session.headers["User-Agent"] = USER_AGENT
+    if accept:
+        session.headers["Accept"] = accept
+    return session
 
 
-def _attach_current(sock: socket.socket | None) -> None:
-    watch: _Watch | None = getattr(_current, "watch", None)
-    if watch is not None:
-        watch.attach(sock)
+def parse_retry_after(value: str | None, *, now: Callable[[], float] = time.time) -> float | None:
+    """Seconds to wait from a `Retry-After` header: delta-seconds or an HTTP-date."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        return max(0.0, float(text))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - now())
 
 
-class _WatchedHTTPConnection(urllib3.connection.HTTPConnection):
-    def getresponse(self) -> Any:  # urllib3's own HTTPResponse
-        _attach_current(self.sock)
-        return super().getresponse()
-
-
-class _WatchedHTTPSConnection(urllib3.connection.HTTPSConnection):
-    def getresponse(self) -> Any:
-        _attach_current(self.sock)
-        return super().getresponse()
-
-
-class _HTTPPool(urllib3.HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
-
-
-class _HTTPSPool(urllib3.HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
-
-
-_POOLS: dict[str, Any] = {"http": _HTTPPool, "https": _HTTPSPool}
-
-
-class _Adapter(requests.adapters.HTTPAdapter):
-    """requests' adapter, with connections that report their socket to the current watch."""
-
-    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = dict(_POOLS)
-
-    def proxy_manager_for(self, proxy: str, **kwargs: Any) -> Any:
-        manager = super().proxy_manager_for(proxy, **kwargs)
-        manager.pool_classes_by_scheme = dict(_POOLS)
-        return manager
-
-
-class Session(requests.Session):
-    """Every request ends within its time limit and reads at most `max_bytes` (module doc)."""
-
-    def __init__(self, *, max_bytes: int) -> None:
-        super().__init__()
-        self.max_bytes = max_bytes
-        self._ends_at: float | None = None  # on time.monotonic()
-        for prefix in ("http://", "https://"):
-            self.mount(prefix, _Adapter())
-
-    @contextlib.contextmanager
-    def deadline(self, *, seconds: float) -> Iterator[None]:
-        """Inside the block, every request ends at most `seconds` (real time) from now."""
-        outer, self._ends_at = self._ends_at, time.monotonic() + seconds
-        try:
-            yield
-        finally:
-            self._ends_at = outer
-
-    def limit(self, timeout: Any) -> float:
-        """Seconds a request made now with `timeout` may take in all."""
-        if isinstance(timeout, (tuple, list)):
-            own = float(sum(t for t in timeout if t is not None))
-        else:
-            own = float(timeout) if timeout else 60.0
-        if self._ends_at is None:
-            return own
-        return min(own, self._ends_at - time.monotonic())
-
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
-        stream = bool(kwargs.pop("stream", False))
-        limit = self.limit(kwargs.get("timeout"))
-        where = f"{request.method} {(request.url or '').split('?', 1)[0]}"
-        if limit <= 0:
-            raise errors.TransientAPIError(f"timed out: the wait ended before {where}")
-        with _Watch(seconds=limit) as watch:
-            try:
-                response = super().send(request, stream=True, **kwargs)
-                if not stream:
-                    _read(response, max_bytes=self.max_bytes, where=where)
-            except requests.RequestException:
-                if not watch.fired:
-                    raise
-            # Cut in the headers, http.client may take the end of the stream for their end.
-            if watch.fired:
-                # `from None`: the cause holds the prepared request, with its secrets.
-                raise errors.TransientAPIError(
-                    f"timed out: no complete answer within {round(limit, 1):g} s ({where}); "
-                    "the server is slow or stalled"
-                ) from None
+def send(
+    session: requests.Session,
+    *,
+    method: str,
+    url: str,
+    what: str,
+    headers: Mapping[str, str] | None = None,
+    body: Any = None,
+    params: Mapping[str, Any] | None = None,
+    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    fatal_statuses: frozenset[int] = frozenset({401, 403, 404}),
+) -> requests.Response:
+    """One request; returns a 2xx response or raises from `errors`."""
+    try:
+        response = session.request(
+            method,
+            url,
+            headers=dict(headers or {}),
+            json=body,
+            params=params,
+            timeout=timeout,
+            allow_redirects=False,
+        )
+    except errors.APIError as exc:  # a limit (time or size) of `transport_limits.Session`
+        raise type(exc)(f"{what}: {exc.message}", status=exc.status) from None
+    except requests.Timeout as exc:
+        raise errors.TransientAPIError(f"{what}: timed out ({_where(url)})") from exc
+    except requests.ConnectionError as exc:
+        raise errors.TransientAPIError(
+            f"{what}: connection failed ({_where(url)}): {reason(exc)}"
+        ) from exc
+    except requests.RequestException as exc:
+        raise errors.TransientAPIError(
+            f"{what}: request failed ({_where(url)}): {reason(exc)}"
+        ) from exc
+    status = response.status_code
+    if 200 <= status < 300:
         return response
+    detail = error_detail(response)
+    message = f"{what}: HTTP {status} from {_where(url)}" + (f": {detail}" if detail else "")
+    if status == 429 or status >= 500:
+        raise errors.TransientAPIError(
+            message,
+            status=status,
+            retry_after=parse_retry_after(response.headers.get("Retry-After")),
+        )
+    if status in fatal_statuses:
+        raise errors.FatalAPIError(message + _hint(status), status=status)
+    raise errors.ClientAPIError(message, status=status)
 
 
-def _read(response: requests.Response, *, max_bytes: int, where: str) -> None:
-    """Read the body into `response.content`, at most `max_bytes` of it."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(chunk_size=64 * 1024):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > max_bytes:
-            response.close()
-            if response.ok:
-                raise errors.ClientAPIError(
-                    f"the answer is larger than the {_size(max_bytes)} limit (HTTP "
-                    f"{response.status_code} from {where}); check the URL points at the service",
-                    status=response.status_code,
-                )
-            break
-    response._content = b"".join(chunks)[:max_bytes]  # where requests keeps a body it has read
+class Unanswered(errors.TransientAPIError):
+    """`requests` gave up before an answer (`request`): `timed_out`, or not reached at all.
+
+    `reason` is a short, secret-free cause (`reason`), `kind` the exception's class name.
+    """
+
+    def __init__(self, message: str, *, timed_out: bool, reason: str, kind: str) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
+        self.reason = reason
+        self.kind = kind
 
 
-def _size(count: int) -> str:
-    return f"{count / (1024 * 1024):g} MiB" if count >= 1024 * 1024 else f"{count} bytes"
+def request(
+    session: requests.Session, *, method: str, url: str, **kwargs: Any
+) -> requests.Response:
+    """One request, whatever its status; `requests`' own exceptions become `Unanswered`.
+
+    The cause is dropped (`from None`): it holds the prepared request, secrets included.
+    """
+    try:
+        return session.request(method, url, **kwargs)
+    except requests.RequestException as exc:
+        raise Unanswered(
+            f"{method} {_where(url)}: {reason(exc)}",
+            timed_out=isinstance(exc, requests.Timeout),
+            reason=reason(exc),
+            kind=type(exc).__name__,
+        ) from None
+
+
+def json_body(response: requests.Response, *, what: str) -> Any:
+    """The response's JSON, or `ClientAPIError` (fatal after three in a row) when it is not JSON
+    or is nested deeper than `MAX_JSON_DEPTH`."""
+    try:
+        data = response.json()
+    except RecursionError:
+        raise _too_deep_error(response, what=what) from None
+    except ValueError as exc:
+        snippet = response.text[:80].replace("\n", " ")
+        raise errors.ClientAPIError(
+            f"{what}: the server sent a body that is not JSON (HTTP {response.status_code}, "
+            f"starts {json.dumps(snippet)})",
+            status=response.status_code,
+        ) from exc
+    if too_deep(data):
+        raise _too_deep_error(response, what=what)
+    return data
+
+
+def too_deep(value: Any, *, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether decoded JSON nests more than `limit` arrays/objects (walked without recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: list[Any] = list(item.values())
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+def _too_deep_error(response: requests.Response, *, what: str) -> errors.ClientAPIError:
+    return errors.ClientAPIError(
+        f"{what}: the server sent JSON nested deeper than {MAX_JSON_DEPTH} levels "
+        f"(HTTP {response.status_code} from {_where(response.url)}); check the API URL",
+        status=response.status_code,
+    )
+
+
+def error_detail(response: requests.Response, *, limit: int = 300) -> str:
+    """A short, one-line description of an error body (`error`/`message` field, else text)."""
+    try:
+        data = response.json()
+    except (ValueError, RecursionError):
+        data = None
+    if isinstance(data, dict):
+        for key in ("error", "message", "detail"):
+            if isinstance(data.get(key), str):
+                return text.one_line(data[key], limit=limit)
+    return text.one_line(response.text or "", limit=limit)
+
+
+def _where(url: str) -> str:
+    return url.split("?", 1)[0]
+
+
+def reason(exc: Exception) -> str:
+    """A short, secret-free cause of a connection error."""
+    text = str(exc)
+    for marker in (
+        "Connection refused",
+        "Connection reset",
+        "Name or service not known",
+        "RemoteDisconnected",
+        "Connection aborted",
+    ):
+        if marker in text:
+            return marker
+    return type(exc).__name__
+
+
+def _hint(status: int) -> str:
+    if status == 401:
+        return " (check the api-key: it is missing, wrong or revoked)"
+    if status == 403:
+        return " (the api-key is not allowed to do this)"
+    return " (check the URL and the id)"

@@ -68,18 +68,18 @@ def real_deps(*, config: settings.Settings, mode: str) -> action.Deps:
     import time
     import uuid
 
-    from evals_action import github_api, http
+    from evals_action import github_api, transport
 
     def github(token: str = "", repository: str = "") -> github_api.GitHub:
         return github_api.GitHub(
             token=token or config.github_token,
             api_url=config.github.api_url,
             repository=repository or config.github.repository,
-            user_agent=http.USER_AGENT,
+            user_agent=transport.USER_AGENT,
         )
 
     return action.Deps(
-        session=http.new_session(),
+        session=transport.new_session(),
         github=github,
         step=step_io(github=config.github, mode=mode, secrets=config.secrets),
         clock=time.monotonic,

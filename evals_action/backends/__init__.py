@@ -118,9 +118,9 @@ def preflight(*, settings: settings.Settings) -> None:
     """What a backend can check without the network (a rollout's prompt file), before any call:
     raises `errors.ConfigError`."""
     if kind_of(settings=settings).rollout:
-        from evals_action.backends import rollout_common
+        from evals_action.backends import rollout_settings
 
-        rollout_common.load_prompt(rollout=settings.rollout)
+        rollout_settings.load_prompt(rollout=settings.rollout)
 
 
 def create(

@@ -6,8 +6,9 @@ Layers, top to bottom (an arrow only points down):
       → app.py (assembly: lock, store, worker, routes, middleware)
           → api.py, page_routes.py (handlers) → routing.py (shared state, key check)
           → wakeups.py (long polls)            → pages.py (jinja2 pages)
-      → runner.py (drives rollouts in threads) → grading.py (score, report) → checks/ (one
-        class per check type)
+      → worker.py (the worker pool) → run_driver.py (one run: /init, polls, grading)
+          → endings.py (its end, stored) → rollout_clients.py (the `eval_protocol/` clients)
+          → grading.py (score, report) → checks/ (one class per check type)
       → store.py (SQLite, WAL) → schema.py (tables, migrations, rows); server_lock.py; keys.py
       → config.py ([server], [fetch], [pages], [judge]) → prompts.py ([[prompts]])
 

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from evals_action import models
-from evals_action.backends import rollout_common
+from evals_action.eval_protocol import prompts as ep_prompts
 from evals_action.server import egress, guards, openapi, pages, prompts, routing, schema
 
 log = logging.getLogger("evals_action.server")
@@ -72,8 +72,8 @@ async def start_run(request: Request, server: routing.Server) -> Response:
         pull_request=context.get("pullRequest"),
         sha=context.get("sha"),
         prompt_title=prompt.title,
-        prompt_text=rollout_common.prompt_text(
-            rollout_common.target_messages(
+        prompt_text=ep_prompts.prompt_text(
+            ep_prompts.target_messages(
                 messages=prompt.messages,
                 template_args=parsed["templateArgs"],
                 url_map=parsed["urlMap"],
@@ -218,18 +218,26 @@ def run_links(*, run_id: str, public_url: str) -> dict[str, str]:
 
 
 def run_json(*, run: schema.RunRow, public_url: str) -> dict[str, Any]:
-    """A run in the evals API's wire format."""
+    """A run in the evals API's wire format (`models.Run.to_wire`, plus the server's fields)."""
+    links = run_links(run_id=run.run_id, public_url=public_url)
+    wire = models.Run(
+        run_id=run.run_id,
+        status=run.status,
+        run_url=links["runUrl"],
+        status_url=links["statusUrl"],
+        failure_reason=run.failure_reason,
+        prompt_title=run.prompt_title,
+        prompt_text=run.prompt_text,
+        report=models.Report.from_wire(run.report),
+    ).to_wire()
     context = None
     if run.repository or run.pull_request is not None or run.sha:
         context = {"repository": run.repository, "pullRequest": run.pull_request, "sha": run.sha}
     return {
         "runId": run.run_id,
         "promptId": run.prompt_id,
-        "status": run.status,
-        **run_links(run_id=run.run_id, public_url=public_url),
-        "failureReason": run.failure_reason,
-        "prompt": {"id": run.prompt_id, "title": run.prompt_title, "text": run.prompt_text},
-        "report": run.report,
+        **wire,
+        "prompt": {"id": run.prompt_id, **wire["prompt"]},
         "reportStatus": run.report_status,
         "supersededBy": run.superseded_by,
         "context": context,

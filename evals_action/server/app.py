@@ -34,18 +34,19 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
 
-from evals_action.backends import rollout_common
+from evals_action import redaction
 from evals_action.server import (
     api,
     config,
     guards,
     page_routes,
+    rollout_clients,
     routing,
-    runner,
     security,
     server_lock,
     store,
     wakeups,
+    worker,
 )
 
 
@@ -54,7 +55,7 @@ def create_app(
     database: Path,
     settings: config.ServerConfig,
     public_url: str,
-    client_factory: runner.ClientFactory = runner.backend_clients,
+    client_factory: rollout_clients.ClientFactory = rollout_clients.backend_clients,
     clock: Callable[[], float] = time.time,
     open_store: Callable[..., store.Store] = store.Store,
 ) -> Starlette:
@@ -71,12 +72,12 @@ def create_app(
             database=database,
             clock=clock,
             changes=changes,
-            redact=lambda text: rollout_common.redact(text, settings.secrets),
+            redact=redaction.Secrets(settings.secrets).redact,
         )
     except BaseException:
         lock.release()
         raise
-    work = runner.Runner(
+    work = worker.WorkerPool(
         db=db, settings=settings, public_url=public_url, client_factory=client_factory, clock=clock
     )
     server = routing.Server(

@@ -145,8 +145,7 @@ def serve(
     check_startup(database=database, serving=True)
     import logging
 
-    from evals_action import errors
-    from evals_action.backends import rollout_common
+    from evals_action import errors, redaction
     from evals_action.server import app, config, serving
 
     try:
@@ -171,7 +170,7 @@ def serve(
         host=host,
         port=port,
         log_level=log_level,
-        redact=lambda text: rollout_common.redact(text, settings.secrets),
+        redact=lambda text: redaction.Secrets(settings.secrets).redact(text),
     )
 
 

@@ -15,7 +15,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from evals_action import text
+from evals_action import models, text
 from evals_action.server import config
 from evals_action.server.checks import base as checks_base
 
@@ -60,7 +60,16 @@ class CheckResult:
 def report(
     *, prompt: config.Prompt, finished: Finished, context: Context, slug: str, url: str
 ) -> dict[str, Any]:
-    """The run's `report`, in the evals API's field names."""
+    """The run's `report`, in the evals API's wire format (`build_report`, then `to_wire`)."""
+    return build_report(
+        prompt=prompt, finished=finished, context=context, slug=slug, url=url
+    ).to_wire()
+
+
+def build_report(
+    *, prompt: config.Prompt, finished: Finished, context: Context, slug: str, url: str
+) -> models.Report:
+    """The run's `report`: every check run on the final answer, scored and summed up."""
     answer = final_answer(finished=finished)
     results = [
         run_check(check=c, answer=answer, finished=finished, context=context) for c in prompt.checks
@@ -75,20 +84,21 @@ def report(
         key_finding = (
             checks_base.content_text((finished.result or {}).get("summary")) or finished.message
         )
-    return {
-        "slug": slug,
-        "url": url,
-        "score": score,
-        "grade": grade(score=score),
-        "outcome": outcome,
-        "nullNotice": None,
-        "keyFinding": key_finding,
-        "summary": {"whatDidnt": key_finding},
-        "verdict": _verdict(results=results, outcome=outcome),
-        "metrics": metrics(finished=finished),
-        "dimensions": [dataclasses.asdict(r) for r in results],
-        "answer": answer[:ANSWER_LIMIT],
-    }
+    return models.Report(
+        slug=slug,
+        url=url,
+        score=score,
+        grade=grade(score=score),
+        outcome=outcome,
+        key_finding=key_finding,
+        what_didnt=key_finding,
+        verdict=_verdict(results=results, outcome=outcome),
+        metrics=models.Metrics.from_wire(metrics(finished=finished)),
+        extra={
+            "dimensions": [dataclasses.asdict(r) for r in results],
+            "answer": answer[:ANSWER_LIMIT],
+        },
+    )
 
 
 def final_answer(*, finished: Finished) -> str:

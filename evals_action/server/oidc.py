@@ -10,7 +10,7 @@ the claim, never its value nor the token, so it can go into a 401 answer and a l
 The JWKS comes from `<issuer>/.well-known/openid-configuration` → `jwks_uri`, is cached, and is
 fetched again when a token names an unknown `kid`, at most once per `min_refresh_seconds`, so
 tokens with made-up key ids cannot make the server hammer the issuer. At most `MAX_KEYS` keys
-are kept, and the documents are read through the capped `http` session.
+are kept, and the documents are read through the capped `transport` session.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from typing import Any
 import jwt
 import requests
 
-from evals_action import errors, http
+from evals_action import errors, transport
 
 GITHUB_ISSUER = "https://token.actions.githubusercontent.com"
 ALGORITHM = "RS256"
@@ -127,8 +127,10 @@ class KeySet:
 
     def _get(self, *, url: str, what: str) -> Mapping[str, Any]:
         # Short limits: requests carrying a token with an unknown kid wait for this fetch.
-        response = http.send(self._session, method="GET", url=url, what=what, timeout=(5.0, 10.0))
-        data = http.json_body(response, what=what)
+        response = transport.send(
+            self._session, method="GET", url=url, what=what, timeout=(5.0, 10.0)
+        )
+        data = transport.json_body(response, what=what)
         return data if isinstance(data, dict) else {}
 
 

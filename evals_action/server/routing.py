@@ -14,7 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from evals_action.server import config, guards, keys, runner, store, wakeups
+from evals_action.server import config, guards, keys, store, wakeups, worker
 
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -25,7 +25,7 @@ class Server:
 
     db: store.Store
     settings: config.ServerConfig
-    runner: runner.Runner
+    runner: worker.WorkerPool
     changes: wakeups.Changes
     public_url: str
 

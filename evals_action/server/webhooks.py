@@ -25,7 +25,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
-from evals_action import errors, github_app, text
+from evals_action import errors, github_app, models
 
 SIGNATURE_HEADER = "x-hub-signature-256"
 DELIVERY_HEADER = "x-github-delivery"
@@ -247,7 +247,7 @@ def _str(data: Any, *keys: str) -> str:
         if not isinstance(data, Mapping):
             return ""
         data = data.get(key)
-    return text.nonempty(data) or ""
+    return models.nonempty(data) or ""
 
 
 _FORK = "pull request from a fork: evaluated only when a maintainer asks (label or command)"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from evals_action import http, models, settings
+from evals_action import models, settings, transport
 
 from . import servers
 
@@ -97,7 +97,7 @@ def no_sleep(seconds: float) -> None:
 
 @pytest.fixture
 def session() -> Iterator[Any]:
-    with http.new_session() as s:
+    with transport.new_session() as s:
         yield s
 
 

@@ -16,6 +16,7 @@ import requests
 
 from evals_action import errors, github_api, models, polling, settings
 from evals_action.backends import github_workflow
+from evals_action.eval_protocol import workflow_client
 from tests.fakes.github import FakeGitHub
 
 from .conftest import MODEL_KEY, TARGET, WORKFLOW_TOKEN, assert_no_secret, start_request
@@ -460,9 +461,9 @@ def test_artifact_download_refused_is_a_warning_and_no_result(
 def test_result_from_zip_reads_a_nested_file() -> None:
     """upload-artifact keeps a directory when given one; the shallowest match wins."""
     data = zipped({"out/rollout-result.json": '{"score": 1}', "rollout-result.json": "{}"})
-    assert github_workflow.result_from_zip(data) == {}
+    assert workflow_client.result_from_zip(data) == {}
     with pytest.raises(ValueError, match="not a valid zip"):
-        github_workflow.result_from_zip(b"PK nope")
+        workflow_client.result_from_zip(b"PK nope")
 
 
 def test_secrets_stay_out_of_logs_and_errors(

@@ -13,6 +13,7 @@ import pytest
 
 from evals_action import errors, models, settings
 from evals_action.backends import remote
+from evals_action.eval_protocol import remote_client, states
 from tests.fakes._http import Reply
 
 from . import servers
@@ -189,7 +190,7 @@ def test_init_timeout_is_transient_and_never_echoes_the_payload(
     listener.bind(("127.0.0.1", 0))
     listener.listen(1)  # accepts the connection, never answers
     url = f"http://127.0.0.1:{listener.getsockname()[1]}"
-    monkeypatch.setattr(remote, "INIT_TIMEOUT", (1.0, 0.2))
+    monkeypatch.setattr(remote_client, "INIT_TIMEOUT", (1.0, 0.2))
     config = make_settings(backend="remote", rollout_url=url)
     caplog.set_level(logging.DEBUG)
     try:
@@ -481,7 +482,7 @@ def test_gateway_401_is_fatal_and_redacted(
 
 def test_client_is_usable_alone(service: servers.RolloutService, session: Any) -> None:
     """The server's integration surface: init + status with a plain InitRequest dict."""
-    client = remote.RemoteRolloutClient(session=session, rollout_url=service.url + "/")
+    client = remote_client.RemoteRolloutClient(session=session, rollout_url=service.url + "/")
     body = {
         "completion_params": {"model": "m"},
         "messages": [{"role": "user", "content": "hi"}],
@@ -498,9 +499,9 @@ def test_client_is_usable_alone(service: servers.RolloutService, session: Any) -
     }
     client.init(request=body)
     service.script("r1", {"terminated": True, "status": {"code": 100, "message": "done"}})
-    assert client.status(rollout_id="r1") == remote.RolloutState(
+    assert client.status(rollout_id="r1") == states.RolloutState(
         terminal=True, status=models.COMPLETED, message="done", result=None
     )
-    assert client.status(rollout_id="other") == remote.RolloutState(
+    assert client.status(rollout_id="other") == states.RolloutState(
         terminal=False, status=models.RUNNING
     )

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from evals_action import models, rollout
-from evals_action.backends import remote
+from evals_action.eval_protocol import remote_client, states
 
 from . import servers
 from .conftest import TRACING_KEY, assert_no_secret
@@ -136,7 +136,7 @@ def test_handler_and_client_agree_end_to_end(
     """What the handler posts is what the remote client reads back: status, message, result."""
     rollout.StatusLogHandler(gateway.url, TRACING_KEY).attach(logger)
     logger.addFilter(rollout.RolloutIdFilter("r-5"))
-    client = remote.RemoteRolloutClient(
+    client = remote_client.RemoteRolloutClient(
         session=session,
         rollout_url="http://127.0.0.1:9",
         status_mode="gateway",
@@ -149,7 +149,7 @@ def test_handler_and_client_agree_end_to_end(
     logger.info(
         "finished", extra={"status": rollout.Status.rollout_finished("all good"), "result": result}
     )
-    assert client.status(rollout_id="r-5") == remote.RolloutState(
+    assert client.status(rollout_id="r-5") == states.RolloutState(
         terminal=True, status=models.COMPLETED, message="all good", result=result
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals_action import errors, http, models
+from evals_action import errors, models, transport
 from evals_action.backends import evals_api
 from tests.fakes.evals import DEFAULT_API_KEY, FakeEvals, Fault
 
@@ -15,7 +15,7 @@ def backend(
     fake: FakeEvals, *, timeout: tuple[float, float] = (2.0, 2.0)
 ) -> evals_api.EvalsApiBackend:
     return evals_api.EvalsApiBackend(
-        session=http.new_session(),
+        session=transport.new_session(),
         base_url=fake.url + "///",
         api_key=DEFAULT_API_KEY,
         timeout=timeout,

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from evals_action import action, actions_runtime, errors, github_api, http, settings, sinks
+from evals_action import action, actions_runtime, errors, github_api, settings, sinks, transport
 from tests.fakes.evals import FakeEvals, Fault
 from tests.fakes.github import FakeGitHub
 from tests.integration.helpers import HEAD_SHA, PROMPT_ID, environment, seed
@@ -41,12 +41,12 @@ def run_flow(
     config = settings.load(environ)
     out = io.StringIO()
     deps = action.Deps(
-        session=http.new_session(),
+        session=transport.new_session(),
         github=lambda token="", repository="": github_api.GitHub(
             token=token or config.github_token,
             api_url=config.github.api_url,
             repository=repository or config.github.repository,
-            user_agent=http.USER_AGENT,
+            user_agent=transport.USER_AGENT,
             backoff_factor=0,
         ),
         step=actions_runtime.StepIO(

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import io
 
-from evals_action import actions_runtime, github_api, github_comments, http, models, render, sinks
+from evals_action import (
+    actions_runtime,
+    github_api,
+    github_comments,
+    models,
+    render,
+    sinks,
+    transport,
+)
 from tests.fakes.github import FakeGitHub
 
 PROMPT = "3f0c1a52-6d1e-4e55-9a43-1f2b3c4d5e6f"
@@ -16,7 +24,7 @@ def facade(fake: FakeGitHub) -> github_api.GitHub:
         token=fake.token,
         api_url=fake.url,
         repository=fake.full_name,
-        user_agent=http.USER_AGENT,
+        user_agent=transport.USER_AGENT,
         backoff_factor=0,
     )
 

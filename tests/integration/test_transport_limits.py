@@ -12,12 +12,14 @@ import io
 import json
 import os
 import pathlib
+import socket
 import zipfile
 
 import pytest
 
-from evals_action import errors, github_api, http, models
-from evals_action.backends import evals_api, github_workflow, remote
+from evals_action import errors, github_api, models, transport
+from evals_action.backends import evals_api
+from evals_action.eval_protocol import remote_client, workflow_client
 from tests.backends.servers import RolloutService
 from tests.fakes._http import Reply
 from tests.fakes.evals import DEFAULT_API_KEY, DEFAULT_REPORT, FakeEvals, Fault
@@ -60,7 +62,7 @@ DISPATCH_INPUTS = {
 
 def backend(fake: FakeEvals, *, timeout: tuple[float, float]) -> evals_api.EvalsApiBackend:
     return evals_api.EvalsApiBackend(
-        session=http.new_session(), base_url=fake.url, api_key=DEFAULT_API_KEY, timeout=timeout
+        session=transport.new_session(), base_url=fake.url, api_key=DEFAULT_API_KEY, timeout=timeout
     )
 
 
@@ -96,7 +98,7 @@ def test_the_session_deadline_ends_a_request_sooner_than_its_own_limit(
 ) -> None:
     fake_evals.add_prompt(prompt_id=PROMPT_ID, title="T", text="x")
     fake_evals.script(PROMPT_ID, [Fault(status=200, raw_body=COMPLETED, drip=DRIP)])
-    session = http.new_session()
+    session = transport.new_session()
     b = evals_api.EvalsApiBackend(
         session=session, base_url=fake_evals.url, api_key=DEFAULT_API_KEY, timeout=(10, 30)
     )
@@ -193,11 +195,13 @@ def test_an_oversized_error_answer_is_cut_and_still_retried(fake_evals: FakeEval
 def test_a_dripped_answer_to_the_rollout_init_ends_at_its_time_limit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The rollout client's `POST /init` goes through the same limits (not only `http.send`)."""
-    monkeypatch.setattr(remote, "INIT_TIMEOUT", (0.5, 0.5))
+    """The rollout client's `POST /init` has the same limits (not only `transport.send`)."""
+    monkeypatch.setattr(remote_client, "INIT_TIMEOUT", (0.5, 0.5))
     with RolloutService() as service:
         service.init_replies.append(Reply(200, COMPLETED.encode(), drip=DRIP))
-        client = remote.RemoteRolloutClient(session=http.new_session(), rollout_url=service.url)
+        client = remote_client.RemoteRolloutClient(
+            session=transport.new_session(), rollout_url=service.url
+        )
         with pytest.raises(errors.TransientAPIError, match="no complete answer within 1 s"):
             client.init(request=INIT_REQUEST)
 
@@ -250,4 +254,17 @@ def test_the_rollout_result_in_an_artifact_has_the_same_limits(content: bytes, r
     data = _zip(rollout_result=content)
     assert len(data) < 100_000
     with pytest.raises(ValueError, match=reason):
-        github_workflow.result_from_zip(data)
+        workflow_client.result_from_zip(data)
+
+
+def test_request_turns_a_refused_connection_into_unanswered() -> None:
+    """`transport.request`: no `requests` exception escapes, and no cause carries the request."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed again below: nothing listens there
+    with transport.new_session() as session, pytest.raises(transport.Unanswered) as caught:
+        transport.request(session, method="POST", url=f"http://127.0.0.1:{port}/init", json={})
+    assert (caught.value.timed_out, caught.value.reason) == (False, "Connection refused")
+    assert caught.value.kind == "ConnectionError"
+    assert caught.value.__cause__ is None
+    assert caught.value.__suppress_context__

@@ -1,6 +1,6 @@
 """Fixtures for the server tests: a real server on loopback, a temporary database, a key.
 
-Rollouts are either `FakeRollouts` (an in-process `runner.RolloutClient` whose rollouts end
+Rollouts are either `FakeRollouts` (an in-process `rollout_clients.RolloutClient` whose rollouts end
 when the test says so, for supersession, long polling and restarts) or the bundled example
 agent and preview site behind the real `backends.remote` client.
 """
@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 import requests
 
-from evals_action import http, models
-from evals_action.backends import evals_api, rollout_common
+from evals_action import models, transport
+from evals_action.backends import evals_api
 from evals_action.demo.examples import agent, preview_site
-from evals_action.server import app, config, keys, runner, serving, store, wakeups
+from evals_action.eval_protocol import states
+from evals_action.server import app, config, keys, rollout_clients, serving, store, wakeups
 
 WAIT = 10.0  # seconds a poll-until may take before the test fails
 
@@ -41,12 +42,12 @@ class FakeClock:
 
 
 class FakeRollouts:
-    """A `runner.RolloutClient` for every run; the test decides when each rollout ends."""
+    """A `rollout_clients.RolloutClient` for every run; the test decides when each rollout ends."""
 
     def __init__(self) -> None:
         self._changed = threading.Condition()
         self.requests: dict[str, dict[str, Any]] = {}
-        self._states: dict[str, rollout_common.RolloutState] = {}
+        self._states: dict[str, states.RolloutState] = {}
         self.status_calls = 0
 
     def factory(self, rollout: config.Rollout, session: requests.Session) -> FakeRollouts:
@@ -56,14 +57,14 @@ class FakeRollouts:
         rollout_id = request["metadata"]["rollout_id"]
         with self._changed:
             self.requests[rollout_id] = request
-            self._states.setdefault(rollout_id, rollout_common.RUNNING_STATE)
+            self._states.setdefault(rollout_id, states.RUNNING_STATE)
             self._changed.notify_all()
 
-    def status(self, *, rollout_id: str) -> rollout_common.RolloutState:
+    def status(self, *, rollout_id: str) -> states.RolloutState:
         with self._changed:
             self.status_calls += 1
             self._changed.notify_all()
-            return self._states.get(rollout_id, rollout_common.RUNNING_STATE)
+            return self._states.get(rollout_id, states.RUNNING_STATE)
 
     def finish(
         self,
@@ -74,7 +75,7 @@ class FakeRollouts:
         result: dict[str, Any] | None = None,
     ) -> None:
         with self._changed:
-            self._states[rollout_id] = rollout_common.RolloutState(
+            self._states[rollout_id] = states.RolloutState(
                 terminal=True, status=status, message=message, result=result
             )
 
@@ -97,14 +98,14 @@ class Running:
     changes: wakeups.Changes
 
     def session(self, *, key: str | None = None) -> requests.Session:
-        session = http.new_session()
+        session = transport.new_session()
         session.headers["Authorization"] = f"Bearer {key or self.key}"
         return session
 
     def backend(self) -> evals_api.EvalsApiBackend:
         """The action's own client for the evals API."""
         return evals_api.EvalsApiBackend(
-            session=http.new_session(), base_url=self.url, api_key=self.key
+            session=transport.new_session(), base_url=self.url, api_key=self.key
         )
 
     def start(
@@ -202,7 +203,7 @@ def running_server(
     *,
     database: Path,
     settings_: config.ServerConfig,
-    client_factory: runner.ClientFactory,
+    client_factory: rollout_clients.ClientFactory,
     **app_options: Any,
 ) -> Iterator[Running]:
     """`app_options` go to `app.create_app` (`clock`, `open_store`)."""

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from evals_action import errors, models
-from evals_action.backends import evals_api
 
 from .conftest import FakeRollouts, Running, Stack, example_settings, running_server
 
@@ -16,12 +15,12 @@ def test_full_run_through_example_agent_is_graded_and_read_by_the_action_client(
     tmp_path: Path, example_stack: Stack
 ) -> None:
     """Start → pending/running → completed, with a report the action's client parses whole."""
-    from evals_action.server import runner
+    from evals_action.server import rollout_clients
 
     with running_server(
         database=tmp_path / "db",
         settings_=example_settings(agent_url=example_stack.agent),
-        client_factory=runner.backend_clients,
+        client_factory=rollout_clients.backend_clients,
     ) as server:
         backend = server.backend()
         run_id = server.start(prompt_id="create-project", preview=example_stack.preview)
@@ -56,7 +55,7 @@ def test_failed_required_check_gives_goal_not_met_and_key_finding(
         rollout_id, result={"messages": [{"role": "assistant", "content": "I gave up."}]}
     )
     body = server.until(run_id, lambda b: b["status"] == "completed")
-    report = evals_api.parse_report(body["report"])
+    report = models.Report.from_wire(body["report"])
     assert report is not None
     assert (report.outcome, report.score, report.grade) == ("goal_not_met", 0.0, "F")
     assert report.key_finding == (

@@ -49,11 +49,11 @@ def test_a_revoked_key_is_rejected_at_once(server: Running) -> None:
 
 
 def test_the_action_client_gets_a_fatal_error_with_a_hint(server: Running) -> None:
-    from evals_action import http
+    from evals_action import transport
     from evals_action.backends import evals_api
 
     backend = evals_api.EvalsApiBackend(
-        session=http.new_session(), base_url=server.url, api_key="wrong"
+        session=transport.new_session(), base_url=server.url, api_key="wrong"
     )
     with pytest.raises(errors.FatalAPIError, match="HTTP 401.*check the api-key"):
         backend.fetch(run_id="x")

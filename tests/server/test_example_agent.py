@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from evals_action import demo
-from evals_action.server import runner, serving
+from evals_action.server import rollout_clients, serving
 
 from .conftest import Stack, running_server
 
@@ -89,7 +89,7 @@ def test_with_a_model_the_agent_runs_a_tool_calling_loop(
         poll_interval_seconds=0.02,
     )
     with running_server(
-        database=tmp_path / "db", settings_=settings, client_factory=runner.backend_clients
+        database=tmp_path / "db", settings_=settings, client_factory=rollout_clients.backend_clients
     ) as server:
         run_id = server.start(prompt_id="create-project", preview=example_stack.preview)
         body = server.until(run_id, lambda b: b["status"] == "completed")
@@ -115,7 +115,7 @@ def test_without_a_model_the_agent_follows_its_fixed_plan(
         poll_interval_seconds=0.02,
     )
     with running_server(
-        database=tmp_path / "db", settings_=settings, client_factory=runner.backend_clients
+        database=tmp_path / "db", settings_=settings, client_factory=rollout_clients.backend_clients
     ) as server:
         run_id = server.start(
             prompt_id="create-project",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from evals_action.server import config, runner
+from evals_action.server import config, rollout_clients
 from tests.backends import servers
 
 from .conftest import running_server
@@ -57,7 +57,7 @@ def test_answer_in_the_trace_is_graded(tmp_path: Path, gateway: servers.TracingG
         running_server(
             database=tmp_path / "evals.sqlite3",
             settings_=settings(agent=agent.url, gateway=gateway.url),
-            client_factory=runner.backend_clients,
+            client_factory=rollout_clients.backend_clients,
         ) as server,
     ):
         run_id = server.start(prompt_id="shop", template_args={"item": "socks"})

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from evals_action.server import config, runner
+from evals_action.server import config, rollout_clients
 from tests.fakes.github import FakeGitHub
 
 from .conftest import running_server
@@ -70,7 +70,9 @@ def test_a_workflow_rollout_is_dispatched_followed_and_graded(
         artifact_files={"rollout-result.json": json.dumps(RESULT)},
     )
     with running_server(
-        database=tmp_path / "db", settings_=_settings(github), client_factory=runner.backend_clients
+        database=tmp_path / "db",
+        settings_=_settings(github),
+        client_factory=rollout_clients.backend_clients,
     ) as server:
         run_id = server.start(prompt_id="shop", template_args={}, preview="https://pr-3.shop.dev")
         body = server.until(run_id, lambda b: b["status"] not in ("pending", "running"))
@@ -97,7 +99,9 @@ def test_a_failed_workflow_fails_the_run_with_the_conclusion(
         script=(("in_progress", None), ("completed", "failure")),
     )
     with running_server(
-        database=tmp_path / "db", settings_=_settings(github), client_factory=runner.backend_clients
+        database=tmp_path / "db",
+        settings_=_settings(github),
+        client_factory=rollout_clients.backend_clients,
     ) as server:
         run_id = server.start(prompt_id="shop", template_args={})
         body = server.until(run_id, lambda b: b["status"] == "failed")
@@ -110,7 +114,9 @@ def test_a_workflow_rollout_in_flight_across_a_restart_fails_with_a_reason(
     github.add_workflow(workflow_id="rollout.yml", numeric_id=4242, script=(("in_progress", None),))
     database = tmp_path / "db"
     with running_server(
-        database=database, settings_=_settings(github), client_factory=runner.backend_clients
+        database=database,
+        settings_=_settings(github),
+        client_factory=rollout_clients.backend_clients,
     ) as server:
         run_id = server.start(prompt_id="shop", template_args={})
         server.until(
@@ -118,7 +124,9 @@ def test_a_workflow_rollout_in_flight_across_a_restart_fails_with_a_reason(
             lambda b: b["status"] == "running" and server.db.get_run(run_id=run_id).init_sent,
         )  # type: ignore[union-attr]
     with running_server(
-        database=database, settings_=_settings(github), client_factory=runner.backend_clients
+        database=database,
+        settings_=_settings(github),
+        client_factory=rollout_clients.backend_clients,
     ) as server:
         body = server.until(run_id, lambda b: b["status"] == "failed")
     assert body["failureReason"].startswith(

@@ -13,7 +13,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from evals_action import http
+from evals_action import transport
 from evals_action.server import oidc
 from tests.fakes.oidc import JWKS_PATH, FakeIssuer, new_key
 
@@ -45,7 +45,7 @@ def clock() -> Clock:
 def _verifier(
     issuer: FakeIssuer, clock: Clock, *rules: oidc.Rule
 ) -> tuple[oidc.Verifier, oidc.KeySet]:
-    keys = oidc.KeySet(session=http.new_session(), issuer=issuer.issuer, clock=clock)
+    keys = oidc.KeySet(session=transport.new_session(), issuer=issuer.issuer, clock=clock)
     verifier = oidc.Verifier(
         keys=keys,
         issuer=issuer.issuer,
@@ -215,7 +215,7 @@ def test_unreachable_issuer_is_a_kid_refusal(clock: Clock) -> None:
     """When the JWKS cannot be read, the token is refused (never accepted) with a reason."""
     with FakeIssuer(repository=REPO) as gone:
         token, url = gone.mint(audience=AUDIENCE), gone.issuer
-    keys = oidc.KeySet(session=http.new_session(), issuer=url, clock=clock)
+    keys = oidc.KeySet(session=transport.new_session(), issuer=url, clock=clock)
     verifier = oidc.Verifier(
         keys=keys, issuer=url, audience=AUDIENCE, rules=(oidc.Rule(repository=REPO),)
     )

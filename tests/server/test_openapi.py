@@ -17,7 +17,7 @@ import requests
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from evals_action import http, models
+from evals_action import models, transport
 from evals_action.backends import evals_api
 
 from .conftest import FakeRollouts, Running
@@ -48,9 +48,10 @@ def _declared_names(node: Any) -> set[str]:
 
 def _client_keys() -> set[str]:
     """String keys the action's client reads (`x.get("k")`, `x["k"]`) or sends (dict keys)."""
-    tree = ast.parse(Path(evals_api.__file__).read_text(encoding="utf-8"))
+    sources = (Path(evals_api.__file__), Path(models.__file__))  # the client and its wire format
+    trees = [ast.parse(source.read_text(encoding="utf-8")) for source in sources]
     keys: set[str] = set()
-    for node in ast.walk(tree):
+    for node in (node for tree in trees for node in ast.walk(tree)):
         if (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
@@ -109,7 +110,7 @@ def test_a_whole_exchange_of_the_action_client_validates(
 ) -> None:
     spec = OpenAPI.from_dict(_document(server))
     exchanged: list[requests.Response] = []
-    session = http.new_session()
+    session = transport.new_session()
     session.hooks["response"].append(lambda response, *a, **k: exchanged.append(response))
     backend = evals_api.EvalsApiBackend(session=session, base_url=server.url, api_key=server.key)
     run = backend.start(

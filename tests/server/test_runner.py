@@ -11,14 +11,12 @@ import pytest
 import requests
 
 from evals_action import errors, models
-from evals_action.backends import rollout_common
-from evals_action.server import config, runner
+from evals_action.eval_protocol import states
+from evals_action.server import config, rollout_clients
 
 from .conftest import Running, running_server, settings
 
-DONE = rollout_common.RolloutState(
-    terminal=True, status=models.COMPLETED, result={"outcome": "succeeded"}
-)
+DONE = states.RolloutState(terminal=True, status=models.COMPLETED, result={"outcome": "succeeded"})
 
 
 class Scripted:
@@ -40,11 +38,11 @@ class Scripted:
             if isinstance(outcome, BaseException):
                 raise outcome
 
-    def status(self, *, rollout_id: str) -> rollout_common.RolloutState:
-        outcome = self.status_script.pop(0) if self.status_script else rollout_common.RUNNING_STATE
+    def status(self, *, rollout_id: str) -> states.RolloutState:
+        outcome = self.status_script.pop(0) if self.status_script else states.RUNNING_STATE
         if isinstance(outcome, BaseException):
             raise outcome
-        assert isinstance(outcome, rollout_common.RolloutState)
+        assert isinstance(outcome, states.RolloutState)
         return outcome
 
     def cancel(self, *, rollout_id: str) -> None:
@@ -114,13 +112,13 @@ def test_a_fatal_status_error_fails_the_run(serve: Any) -> None:
 @pytest.mark.parametrize(
     ("state", "reason"),
     [
-        (rollout_common.RolloutState(terminal=True, status=models.FAILED, message="OOM"), "OOM"),
+        (states.RolloutState(terminal=True, status=models.FAILED, message="OOM"), "OOM"),
         (
-            rollout_common.RolloutState(terminal=True, status=models.FAILED),
+            states.RolloutState(terminal=True, status=models.FAILED),
             "The agent's rollout failed",
         ),
         (
-            rollout_common.RolloutState(terminal=True, status=models.TIMED_OUT, message="code 4"),
+            states.RolloutState(terminal=True, status=models.TIMED_OUT, message="code 4"),
             "The agent reported its deadline exceeded: code 4",
         ),
     ],
@@ -181,7 +179,7 @@ def test_an_unreachable_agent_names_the_configs_url_not_the_actions_input() -> N
         port = sock.getsockname()[1]  # closed once the block ends: connection refused
     rollout = config.Rollout(target="remote", url=f"http://127.0.0.1:{port}")
     with requests.Session() as session:
-        client = runner.backend_clients(rollout, session)
+        client = rollout_clients.backend_clients(rollout, session)
         with pytest.raises(errors.TransientAPIError) as caught:
             client.init(request={"metadata": {"rollout_id": "r-1"}})
     message = str(caught.value)

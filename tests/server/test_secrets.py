@@ -24,7 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from evals_action.server import config, keys, runner, serving, store
+from evals_action.server import config, keys, rollout_clients, serving, store
 
 from .conftest import WAIT, Running, running_server
 
@@ -99,7 +99,7 @@ def test_an_echoed_model_key_is_stored_served_and_shown_only_as_stars(
     with running_server(
         database=database,
         settings_=_settings(agent_url),
-        client_factory=runner.backend_clients,
+        client_factory=rollout_clients.backend_clients,
     ) as server:
         run_id = server.start(prompt_id="p", template_args={})
         body = server.until(run_id, lambda b: b["status"] in ("completed", "failed"))

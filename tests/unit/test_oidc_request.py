@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import jwt
 import pytest
 
-from evals_action import errors, http, oidc
+from evals_action import errors, oidc, transport
 from tests.fakes.oidc import REQUEST_TOKEN, FakeIssuer
 
 AUDIENCE = "https://evals.example.com"
@@ -27,7 +27,7 @@ def _environ(issuer: FakeIssuer) -> dict[str, str]:
 def test_request_follows_githubs_documented_variables(issuer: FakeIssuer) -> None:
     """GET $ACTIONS_ID_TOKEN_REQUEST_URL&audience=<aud> with `bearer $..._TOKEN`; returns value."""
     token = oidc.request_token(
-        session=http.new_session(), environ=_environ(issuer), audience=AUDIENCE
+        session=transport.new_session(), environ=_environ(issuer), audience=AUDIENCE
     )
     (request,) = issuer.requests
     assert request.method == "GET"
@@ -47,7 +47,7 @@ def test_missing_variable_is_one_config_error_naming_the_permission(
     """Without id-token: write the runner sets neither variable: exit 2, no request made."""
     environ = {**_environ(issuer), missing: ""}
     with pytest.raises(errors.ConfigError) as caught:
-        oidc.request_token(session=http.new_session(), environ=environ, audience=AUDIENCE)
+        oidc.request_token(session=transport.new_session(), environ=environ, audience=AUDIENCE)
     message = str(caught.value)
     assert caught.value.exit_code == 2
     assert missing in message
@@ -61,7 +61,7 @@ def test_refused_request_token_names_the_call_not_the_secret(issuer: FakeIssuer)
     """A 401 from the endpoint is an APIError naming the call; the request token stays out."""
     environ = {**_environ(issuer), oidc.TOKEN_VARIABLE: "stale-request-token"}
     with pytest.raises(errors.APIError) as caught:
-        oidc.request_token(session=http.new_session(), environ=environ, audience=AUDIENCE)
+        oidc.request_token(session=transport.new_session(), environ=environ, audience=AUDIENCE)
     assert caught.value.status == 401
     assert str(caught.value).startswith("requesting the job's OIDC token: HTTP 401")
     assert "stale-request-token" not in str(caught.value)
@@ -72,11 +72,11 @@ def test_answer_without_a_token_is_refused(issuer: FakeIssuer) -> None:
     """`{"value": ...}` must hold a JWT; anything else is an unreadable answer."""
     environ = {**_environ(issuer), oidc.URL_VARIABLE: issuer.root_url + JWKS_ANSWER}
     with pytest.raises(errors.ClientAPIError, match="the answer has no token"):
-        oidc.request_token(session=http.new_session(), environ=environ, audience=AUDIENCE)
+        oidc.request_token(session=transport.new_session(), environ=environ, audience=AUDIENCE)
 
 
 def test_empty_audience_is_a_config_error(issuer: FakeIssuer) -> None:
     """The audience is what the server checks; an empty one is refused before any request."""
     with pytest.raises(errors.ConfigError, match="audience is empty"):
-        oidc.request_token(session=http.new_session(), environ=_environ(issuer), audience=" ")
+        oidc.request_token(session=transport.new_session(), environ=_environ(issuer), audience=" ")
     assert issuer.requests == []

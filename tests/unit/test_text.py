@@ -58,24 +58,6 @@ def test_compact_json_keeps_non_ascii_and_has_no_spaces() -> None:
     assert text.compact_json({"a": [1, 2], "b": "é"}) == '{"a":[1,2],"b":"é"}'
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("x", "x"),
-        ("  ", None),
-        ("", None),
-        (7, "7"),
-        (1.5, "1.5"),
-        (True, None),
-        (None, None),
-        ([], None),
-    ],
-)
-def test_nonempty(value: object, expected: str | None) -> None:
-    """A string with content or a number, as text; anything else is absent."""
-    assert text.nonempty(value) == expected
-
-
 def test_template_var_finds_names_with_spaces_inside_the_braces() -> None:
     found = [m.group(1) for m in text.TEMPLATE_VAR.finditer("{{a}} {{ b.c }} {{-x}} {{ d-e }}")]
     assert found == ["a", "b.c", "d-e"]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import requests
 
-from evals_action.backends import rollout_common
+from evals_action.eval_protocol import prompts
 
 if TYPE_CHECKING:  # config reads the checks at run time, so only its types come this way
     from evals_action.server import config, egress
@@ -76,11 +76,11 @@ class Check:
         """The check with template vars filled and production hosts pointed at the preview."""
 
         def fill(value: Any) -> Any:
-            return rollout_common.fill_template(value, context.template_args)
+            return prompts.fill_template(value, context.template_args)
 
         def retarget(value: Any) -> Any:
             if isinstance(value, str):
-                return rollout_common.replace_hosts(fill(value), context.url_map)
+                return prompts.replace_hosts(fill(value), context.url_map)
             if isinstance(value, Mapping):
                 return {k: retarget(v) for k, v in value.items()}
             if isinstance(value, list):

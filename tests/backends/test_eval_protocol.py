@@ -7,9 +7,11 @@ import pathlib
 from collections.abc import Callable
 
 import pytest
+import requests
 
 from evals_action import errors, models, settings
-from evals_action.backends import rollout_common as rc
+from evals_action.backends import rollout_settings
+from evals_action.eval_protocol import init, prompts, remote_client, results, states
 
 from .conftest import TARGET
 
@@ -32,9 +34,9 @@ def test_status_code_table(
     code: int | None, status: str, terminal: bool, outcome: str | None
 ) -> None:
     """Eval Protocol codes map as in the contract; failures keep the agent's message."""
-    state = rc.state_from_status(code=code, message="msg")
+    state = states.state_from_status(code=code, message="msg")
     assert (state.status, state.terminal) == (status, terminal)
-    run = rc.run_from_state(state=state, run_id="r", run_url="u")
+    run = results.run_from_state(state=state, run_id="r", run_url="u")
     assert (run.report.outcome if run.report else None) == outcome
     if status in (models.FAILED, models.TIMED_OUT):
         assert run.failure_reason == "msg"
@@ -44,14 +46,14 @@ def test_status_code_table(
 
 
 def test_failed_without_message_names_the_code() -> None:
-    assert rc.state_from_status(code=7, message=None).message == (
+    assert states.state_from_status(code=7, message=None).message == (
         "The rollout failed with status code 7"
     )
 
 
 def test_result_becomes_an_evals_api_report() -> None:
     """Same Report the evals API would give; raw is evals-API shaped for report-json."""
-    report = rc.report_from_result(
+    report = results.report_from_result(
         {
             "schema": 1,
             "outcome": "goal_not_met",
@@ -82,10 +84,10 @@ def test_result_becomes_an_evals_api_report() -> None:
 
 
 def test_finished_result_with_only_metrics_still_succeeded() -> None:
-    state = rc.RolloutState(
+    state = states.RolloutState(
         terminal=True, status=models.COMPLETED, result={"metrics": {"errors": 0}}
     )
-    run = rc.run_from_state(state=state, run_id="r", run_url="u")
+    run = results.run_from_state(state=state, run_id="r", run_url="u")
     assert run.report is not None
     assert (run.report.outcome, run.report.metrics) == ("succeeded", models.Metrics(errors=0))
 
@@ -104,7 +106,7 @@ def test_finished_result_with_only_metrics_still_succeeded() -> None:
 )
 def test_preview_targeting(text: str, expected: str) -> None:
     """Whole hosts only; template vars with or without spaces; unknown names left alone."""
-    out = rc.target_messages(
+    out = prompts.target_messages(
         messages=[{"role": "user", "content": text}],
         template_args={"name": "Ann", "n": 3},
         url_map={"shop.example.com": "https://pr-1.preview.dev:8443/ignored/path"},
@@ -114,7 +116,7 @@ def test_preview_targeting(text: str, expected: str) -> None:
 
 def test_targeting_content_parts_and_prompt_text() -> None:
     """OpenAI-style content parts are templated too; prompt text is the user messages."""
-    messages = rc.target_messages(
+    messages = prompts.target_messages(
         messages=[
             {"role": "system", "content": "sys"},
             {"role": "user", "content": [{"type": "text", "text": "a {{x}}"}, {"type": "image"}]},
@@ -123,7 +125,7 @@ def test_targeting_content_parts_and_prompt_text() -> None:
         url_map={},
     )
     assert messages[1]["content"] == [{"type": "text", "text": "a b"}, {"type": "image"}]
-    assert rc.prompt_text(messages) == "a b"
+    assert prompts.prompt_text(messages) == "a b"
 
 
 def test_prompt_file_problems_are_config_errors(
@@ -132,19 +134,19 @@ def test_prompt_file_problems_are_config_errors(
     """Missing file, bad JSON, no messages, no model: exit-2 config errors, listed together."""
     missing = make_settings(backend="remote", rollout_url="http://127.0.0.1:1", prompt_file="nope")
     with pytest.raises(errors.ConfigError, match="was not found"):
-        rc.load_prompt(rollout=missing.rollout)
+        rollout_settings.load_prompt(rollout=missing.rollout)
     bad = tmp_path / "bad.json"
     bad.write_text("{")
     config = make_settings(backend="remote", rollout_url="http://127.0.0.1:1", prompt_file=str(bad))
     with pytest.raises(errors.ConfigError, match="must be valid JSON"):
-        rc.load_prompt(rollout=config.rollout)
+        rollout_settings.load_prompt(rollout=config.rollout)
     empty = tmp_path / "empty.json"
     empty.write_text(json.dumps({"messages": [], "completion_params": {}}))
     config = make_settings(
         backend="remote", rollout_url="http://127.0.0.1:1", prompt_file=str(empty)
     )
     with pytest.raises(errors.ConfigError) as caught:
-        rc.load_prompt(rollout=config.rollout)
+        rollout_settings.load_prompt(rollout=config.rollout)
     assert len(caught.value.problems) == 2
     assert caught.value.exit_code == 2
 
@@ -157,7 +159,7 @@ def test_completion_params_input_overrides_the_file(
         rollout_url="http://127.0.0.1:1",
         completion_params='{"temperature": 0.7, "max_tokens": 9}',
     )
-    prompt = rc.load_prompt(rollout=config.rollout)
+    prompt = rollout_settings.load_prompt(rollout=config.rollout)
     assert prompt.completion_params == {
         "model": "accounts/fw/models/base",
         "temperature": 0.7,
@@ -171,26 +173,29 @@ def test_correlation_ids_outside_actions(make_settings: Callable[..., settings.S
         backend="remote", rollout_url="http://127.0.0.1:1", GITHUB_RUN_ID="", GITHUB_REPOSITORY=""
     )
     counter = iter(range(100))
-    ids = rc.correlation(
+    ids = rollout_settings.correlation(
         settings_=config,
         target=models.Target(sha=None, pr_number=None, repository=None),
         make_id=lambda: f"id{next(counter)}",
     )
-    assert ids == rc.Correlation(
+    assert ids == init.Correlation(
         invocation_id="local-id0",
         experiment_id="id1",
         rollout_id="id2",
         run_id="id3",
         row_id="prompt-123",
     )
-    inside = rc.correlation(settings_=make_settings(), target=TARGET)
+    inside = rollout_settings.correlation(settings_=make_settings(), target=TARGET)
     assert (inside.invocation_id, inside.experiment_id) == ("gh-777-2", "octo/shop#12")
 
 
 def test_redact_handles_json_escaped_secrets() -> None:
     secret = 'ab"c\\d-1234567'
     text = json.dumps({"api_key": secret}) + " " + secret
-    assert rc.redact(text, [secret, None, ""]) == '{"api_key": "***"} ***'
+    client = remote_client.RemoteRolloutClient(
+        session=requests.Session(), rollout_url="http://127.0.0.1:1", tracing_api_key=secret
+    )
+    assert client.redact(text) == '{"api_key": "***"} ***'
 
 
 def test_shell_safe_json_parses_back_and_holds_no_shell_character() -> None:
@@ -200,9 +205,32 @@ def test_shell_safe_json_parses_back_and_holds_no_shell_character() -> None:
         "n": [1, -2.5e10, None, True, False],
         "url": "https://pr-12.preview.dev/cart?a=1&b=2",
     }
-    text = rc.shell_safe_json(value)
+    text = init.shell_safe_json(value)
     assert json.loads(text) == value
     assert not set(text) & set("'`$!<>&;|*?\n\t\x00")
     assert text.isascii()
     assert '"https://pr-12.preview.dev/cart\\u003fa=1\\u0026b=2"' in text
     assert "\\ud83d\\ude00" in text
+
+
+def test_a_report_turns_back_into_the_result_it_was_made_from() -> None:
+    """`result_from_report` undoes `report_from_result` for every field a report carries."""
+    result = {
+        "outcome": "goal_not_met",
+        "score": 12,
+        "grade": "F",
+        "summary": "gave up",
+        "report_url": "https://r.example/1",
+        "metrics": {"timeSeconds": 3, "costUsd": 0.5, "custom": "kept"},
+    }
+    report = results.report_from_result({**result, "schema": 1, "messages": []})
+    assert report is not None
+    assert results.result_from_report(report) == result
+
+
+def test_a_finished_rollout_without_a_verdict_reads_back_as_succeeded() -> None:
+    """What the server's workflow rollouts see: the verdict the action's backend would show."""
+    state = states.RolloutState(terminal=True, status=models.COMPLETED, result=None)
+    run = results.run_from_state(state=state, run_id="r", run_url="u")
+    assert run.report is not None
+    assert results.result_from_report(run.report) == {"outcome": "succeeded"}

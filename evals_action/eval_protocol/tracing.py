@@ -1,6 +1,6 @@
 """An Eval Protocol tracing proxy (gateway): what goes into its URLs, what comes out of traces.
 
-Pure functions, no HTTP (`remote.RemoteRolloutClient` makes the calls):
+Pure functions, no HTTP (`remote_client.RemoteRolloutClient` makes the calls):
 
 - `model_url` encodes the five correlation ids into `model_base_url`'s path when it points at a
   tracing proxy, exactly when Eval Protocol 0.3.x does (`tracing_utils.build_init_request`), so the
