@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import requests
 
-from evals_action import errors, github_api, models, polling, settings
+from evals_action import errors, github_actions_api, github_api, models, polling, settings
 from evals_action.backends import base, rollout_settings
 from evals_action.eval_protocol import init, prompts, results, workflow_client
 
@@ -137,7 +137,7 @@ def create(
             ["workflow-repo input is required when the repository is unknown (outside Actions)"]
         )
     client = workflow_client.WorkflowRolloutClient(
-        actions=lambda: github_api.Actions(
+        actions=lambda: github_actions_api.Actions(
             github=github(
                 token=rollout.workflow_token or settings.github_token, repository=repository
             )

@@ -4,8 +4,8 @@
 finds the run named `rollout:<rollout_id>` (`polling.FIND_RUN`: looking again after 1, 2, 4, 8,
 16 s with the injected `sleep`, stopping at the first match), reads the run's state and, once it
 succeeded, its `rollout-result` artifact (`read_result`), and cancels it. All GitHub calls go
-through `github_api.Actions`. The action's `backends/github_workflow.py` and the server's worker
-use it.
+through `github_actions_api.Actions`. The action's `backends/github_workflow.py` and the server's
+worker use it.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from evals_action import errors, github_api, models, polling, transport
+from evals_action import errors, github_actions_api, models, polling, transport
 from evals_action.eval_protocol import init, results, states, tracing
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ class WorkflowRolloutClient:
     def __init__(
         self,
         *,
-        actions: Callable[[], github_api.Actions],
+        actions: Callable[[], github_actions_api.Actions],
         repository: str,
         workflow: str,
         ref: str,
@@ -70,7 +70,7 @@ class WorkflowRolloutClient:
         warn: Callable[[str], None] | None = None,
     ) -> None:
         self._make_actions = actions
-        self._actions: github_api.Actions | None = None
+        self._actions: github_actions_api.Actions | None = None
         self.repository = repository
         self.workflow = workflow
         self.ref = ref
@@ -94,11 +94,11 @@ class WorkflowRolloutClient:
         self.actions.dispatch(workflow=self.workflow, ref=self.ref, inputs=dict(inputs))
         self.dispatched_at = when
 
-    def find_run(self, *, name: str) -> github_api.WorkflowRun | None:
+    def find_run(self, *, name: str) -> github_actions_api.WorkflowRun | None:
         """Look now, then after 1, 2, 4, 8, 16 s (longer when GitHub says Retry-After); stop at
         the first match. None when it never appeared; GitHub's last error when listing failed."""
 
-        def look() -> github_api.WorkflowRun:
+        def look() -> github_actions_api.WorkflowRun:
             found = self._match(name)
             if found is None:
                 raise _NotListedYet(f"no workflow run named {name} yet")
@@ -109,7 +109,7 @@ class WorkflowRolloutClient:
         except _NotListedYet:
             return None
 
-    def _match(self, name: str) -> github_api.WorkflowRun | None:
+    def _match(self, name: str) -> github_actions_api.WorkflowRun | None:
         for run in self.actions.workflow_runs(
             workflow=self.workflow,
             event="workflow_dispatch",
@@ -120,7 +120,7 @@ class WorkflowRolloutClient:
                 return run
         return None
 
-    def state(self, *, run_id: str) -> tuple[github_api.WorkflowRun, states.RolloutState]:
+    def state(self, *, run_id: str) -> tuple[github_actions_api.WorkflowRun, states.RolloutState]:
         """The run and its rollout state (the artifact's result once it succeeded)."""
         run = self.actions.workflow_run(run_id=_int_id(run_id))
         if run.status != "completed":
@@ -151,7 +151,7 @@ class WorkflowRolloutClient:
             self._warn(f"Could not cancel the rollout workflow run: {exc.message}")
 
     @property
-    def actions(self) -> github_api.Actions:
+    def actions(self) -> github_actions_api.Actions:
         if self._actions is None:
             self._actions = self._make_actions()
         return self._actions
@@ -165,7 +165,7 @@ class WorkflowRolloutClient:
 
 
 def read_result(
-    *, actions: github_api.Actions, run_id: int, warn: Callable[[str], None]
+    *, actions: github_actions_api.Actions, run_id: int, warn: Callable[[str], None]
 ) -> dict[str, Any] | None:
     """A run's `rollout-result` artifact, checked; None (with a warning when it is there but
     unusable) otherwise. A missing or bad artifact never changes the run's conclusion."""

@@ -19,7 +19,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import requests
 
-from evals_action import errors, github_api, models, transport
+from evals_action import errors, github_actions_api, github_api, models, transport
 from evals_action.eval_protocol import init, prompts, remote_client, results, states
 from evals_action.eval_protocol import workflow_client as workflow
 from evals_action.server import config, store
@@ -107,7 +107,7 @@ class WorkflowRollouts:
         rollout = self._rollout
         token = rollout.workflow_token or ""
         return workflow.WorkflowRolloutClient(
-            actions=lambda: github_api.Actions(
+            actions=lambda: github_actions_api.Actions(
                 github=github_api.GitHub(
                     token=token,
                     api_url=rollout.github_api_url,

@@ -17,7 +17,7 @@ import zipfile
 
 import pytest
 
-from evals_action import errors, github_api, models, transport
+from evals_action import errors, github_actions_api, github_api, models, transport
 from evals_action.backends import evals_api
 from evals_action.eval_protocol import remote_client, workflow_client
 from tests.backends.servers import RolloutService
@@ -219,7 +219,7 @@ def test_a_dripped_artifact_download_ends_at_its_time_limit() -> None:
         gh = github_api.GitHub(
             token=fake.token, api_url=fake.url, repository=fake.full_name, user_agent="test"
         )
-        actions = github_api.Actions(github=gh, download_timeout=0.5)
+        actions = github_actions_api.Actions(github=gh, download_timeout=0.5)
         actions.dispatch(workflow="rollout.yml", ref="main", inputs=DISPATCH_INPUTS)
         (run,) = actions.workflow_runs(
             workflow="rollout.yml", event="workflow_dispatch", branch="main", created=">=2000-01-01"
