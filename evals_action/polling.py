@@ -20,10 +20,12 @@ from __future__ import annotations
 import dataclasses
 import itertools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from evals_action import errors, models, text
-from evals_action.backends import base
+
+if TYPE_CHECKING:  # the Poller drives a backend; backends use this module's retry policies
+    from evals_action.backends import base
 
 MAX_DELAY = 60.0
 JITTER = (0.9, 1.1)
