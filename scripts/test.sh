@@ -97,6 +97,7 @@ if [ "$part" = all ] || [ "$part" = lint ]; then
   check "ruff check" "$BIN/ruff" check .
   check "ruff format --check" "$BIN/ruff" format --check .
   check "mypy --strict evals_action" "$BIN/mypy"
+  check "import contracts (lint-imports)" "$BIN/lint-imports" --no-cache
   check "workflow checks (actionlint, zizmor, check-jsonschema)" workflow_checks
 fi
 case "$part" in
