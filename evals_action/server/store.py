@@ -118,10 +118,10 @@ class Store:
     # --- runs ---------------------------------------------------------------------------------
 
     def create_run(self, *, new: schema.NewRun) -> tuple[schema.RunRow, bool, list[str]]:
-        """Insert a pending run, superseding older in-flight runs of the same prompt and PR.
+        """Insert a pending run, superseding older steps' in-flight runs of its prompt and PR.
 
         Returns the run, whether it was created (False: an earlier POST with the same
-        Idempotency-Key made it), and the ids of the runs it superseded.
+        Idempotency-Key made it), and the ids of the runs it superseded (`_SUPERSEDED`).
         """
         now = self._clock()
         superseded: list[str] = []
@@ -134,23 +134,12 @@ class Store:
                 if row is not None:
                     return schema.run_row(row), False, []
             if new.repository and new.pull_request is not None:
-                superseded = [
-                    r["run_id"]
-                    for r in conn.execute(
-                        "SELECT run_id FROM runs WHERE prompt_id = ? AND repository = ? "
-                        "AND pull_request = ? AND status IN ('pending', 'running')",
-                        (new.prompt_id, new.repository, new.pull_request),
-                    )
-                ]
-                conn.executemany(
-                    "UPDATE runs SET status = 'superseded', superseded_by = ?, updated_at = ?, "
-                    "finished_at = ? WHERE run_id = ?",
-                    [(new.run_id, now, now, run_id) for run_id in superseded],
-                )
+                superseded = _supersede(conn=conn, new=new, now=now)
             conn.execute(
                 "INSERT INTO runs (run_id, prompt_id, status, created_at, updated_at, "
                 "idempotency_key, request_json, repository, pull_request, sha, prompt_title, "
-                "prompt_text) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "prompt_text, suite, attempt) "
+                "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.run_id,
                     new.prompt_id,
@@ -163,6 +152,8 @@ class Store:
                     new.sha,
                     new.prompt_title,
                     self._redact(new.prompt_text),
+                    new.suite,
+                    new.attempt,
                 ),
             )
             row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (new.run_id,)).fetchone()
@@ -181,10 +172,19 @@ class Store:
         return None if row is None else schema.run_row(row)
 
     def list_runs(
-        self, *, prompt_id: str | None, report_status: str | None, limit: int, offset: int
+        self,
+        *,
+        prompt_id: str | None,
+        report_status: str | None,
+        limit: int,
+        offset: int,
+        default_branch: bool = False,
     ) -> list[schema.RunRow]:
-        """Newest first, filtered by prompt and report status when given."""
+        """Newest first, filtered by prompt and report status when given; `default_branch`:
+        only runs without a pull request (a push to the default branch, a manual run)."""
         where, args = ["1 = 1"], []
+        if default_branch:
+            where.append("pull_request IS NULL")
         if prompt_id is not None:
             where.append("prompt_id = ?")
             args.append(prompt_id)
@@ -324,6 +324,47 @@ class Store:
                 "SELECT 1 FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,)
             ).fetchone()
         return row is not None
+
+
+# The in-flight runs of a new run's prompt and pull request that it supersedes (suites-contract
+# §6): runs of other steps that started no later than the new run's step. A step starts with its
+# first run (`context.suite`); a run without a suite is a step of its own, started when it was
+# created. So runs of one step never supersede each other, and an older step's late run (a
+# retry, an extra attempt) never supersedes a newer step's runs.
+_SUPERSEDED = (
+    "SELECT o.run_id FROM runs AS o WHERE o.prompt_id = :prompt AND o.repository = :repo "
+    "AND o.pull_request = :pr AND o.status IN ('pending', 'running') "
+    "AND (o.suite IS NULL OR :suite IS NULL OR o.suite <> :suite) "
+    "AND COALESCE((SELECT MIN(x.created_at) FROM runs AS x WHERE x.suite = o.suite), "
+    "o.created_at) <= :step_start"
+)
+
+
+def _supersede(*, conn: sqlite3.Connection, new: schema.NewRun, now: float) -> list[str]:
+    """Mark the runs `new` supersedes (`_SUPERSEDED`) and return their ids."""
+    step_start = now
+    if new.suite is not None:
+        first = conn.execute("SELECT MIN(created_at) FROM runs WHERE suite = ?", (new.suite,))
+        step_start = first.fetchone()[0] or now
+    superseded = [
+        r["run_id"]
+        for r in conn.execute(
+            _SUPERSEDED,
+            {
+                "prompt": new.prompt_id,
+                "repo": new.repository,
+                "pr": new.pull_request,
+                "suite": new.suite,
+                "step_start": step_start,
+            },
+        )
+    ]
+    conn.executemany(
+        "UPDATE runs SET status = 'superseded', superseded_by = ?, updated_at = ?, "
+        "finished_at = ? WHERE run_id = ?",
+        [(new.run_id, now, now, run_id) for run_id in superseded],
+    )
+    return superseded
 
 
 def _create_private(path: Path) -> None:
