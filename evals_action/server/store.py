@@ -29,13 +29,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from evals_action import errors
-from evals_action.server import schema
+from evals_action.server import schema, supersession
 
 # The row types, by the names the rollout worker (server/runner.py) still uses.
 RunRow = schema.RunRow
@@ -121,7 +121,7 @@ class Store:
         """Insert a pending run, superseding older steps' in-flight runs of its prompt and PR.
 
         Returns the run, whether it was created (False: an earlier POST with the same
-        Idempotency-Key made it), and the ids of the runs it superseded (`_SUPERSEDED`).
+        Idempotency-Key made it), and the ids of the runs it superseded (`supersession`).
         """
         now = self._clock()
         superseded: list[str] = []
@@ -134,7 +134,7 @@ class Store:
                 if row is not None:
                     return schema.run_row(row), False, []
             if new.repository and new.pull_request is not None:
-                superseded = _supersede(conn=conn, new=new, now=now)
+                superseded = supersession.supersede(conn=conn, new=new, now=now)
             conn.execute(
                 "INSERT INTO runs (run_id, prompt_id, status, created_at, updated_at, "
                 "idempotency_key, request_json, repository, pull_request, sha, prompt_title, "
@@ -273,6 +273,29 @@ class Store:
             ).fetchall()
         return [schema.run_row(r) for r in rows]
 
+    def suite_runs(self, *, suites: Sequence[str]) -> list[schema.RunRow]:
+        """Every run of these suites (steps), oldest first."""
+        if not suites:
+            return []
+        marks = ", ".join("?" for _ in suites)
+        with self._lock, _storage_errors():
+            rows = self._conn.execute(
+                f"SELECT * FROM runs WHERE suite IN ({marks}) "  # noqa: S608 - only ? marks
+                "ORDER BY created_at, rowid",
+                tuple(suites),
+            ).fetchall()
+        return [schema.run_row(r) for r in rows]
+
+    def recent_suites(self, *, limit: int) -> list[str]:
+        """The suites with the newest runs, newest first."""
+        with self._lock, _storage_errors():
+            rows = self._conn.execute(
+                "SELECT suite FROM runs WHERE suite IS NOT NULL GROUP BY suite "
+                "ORDER BY MAX(created_at) DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [str(r["suite"]) for r in rows]
+
     # --- webhook deliveries -------------------------------------------------------------------
 
     def record_delivery(self, *, delivery_id: str, keep_seconds: float) -> bool:
@@ -324,47 +347,6 @@ class Store:
                 "SELECT 1 FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,)
             ).fetchone()
         return row is not None
-
-
-# The in-flight runs of a new run's prompt and pull request that it supersedes (suites-contract
-# §6): runs of other steps that started no later than the new run's step. A step starts with its
-# first run (`context.suite`); a run without a suite is a step of its own, started when it was
-# created. So runs of one step never supersede each other, and an older step's late run (a
-# retry, an extra attempt) never supersedes a newer step's runs.
-_SUPERSEDED = (
-    "SELECT o.run_id FROM runs AS o WHERE o.prompt_id = :prompt AND o.repository = :repo "
-    "AND o.pull_request = :pr AND o.status IN ('pending', 'running') "
-    "AND (o.suite IS NULL OR :suite IS NULL OR o.suite <> :suite) "
-    "AND COALESCE((SELECT MIN(x.created_at) FROM runs AS x WHERE x.suite = o.suite), "
-    "o.created_at) <= :step_start"
-)
-
-
-def _supersede(*, conn: sqlite3.Connection, new: schema.NewRun, now: float) -> list[str]:
-    """Mark the runs `new` supersedes (`_SUPERSEDED`) and return their ids."""
-    step_start = now
-    if new.suite is not None:
-        first = conn.execute("SELECT MIN(created_at) FROM runs WHERE suite = ?", (new.suite,))
-        step_start = first.fetchone()[0] or now
-    superseded = [
-        r["run_id"]
-        for r in conn.execute(
-            _SUPERSEDED,
-            {
-                "prompt": new.prompt_id,
-                "repo": new.repository,
-                "pr": new.pull_request,
-                "suite": new.suite,
-                "step_start": step_start,
-            },
-        )
-    ]
-    conn.executemany(
-        "UPDATE runs SET status = 'superseded', superseded_by = ?, updated_at = ?, "
-        "finished_at = ? WHERE run_id = ?",
-        [(new.run_id, now, now, run_id) for run_id in superseded],
-    )
-    return superseded
 
 
 def _create_private(path: Path) -> None:
