@@ -31,6 +31,13 @@ class RunLink:
     passed: bool
     current: bool  # the run whose page this is
 
+    @property
+    def kind(self) -> str:
+        """For the badge's colour: `succeeded`, `goal_not_met` (a DNF) or the run's status."""
+        if self.status != models.COMPLETED:
+            return self.status
+        return "succeeded" if self.passed else "goal_not_met"
+
 
 @dataclasses.dataclass(frozen=True)
 class PromptGroup:

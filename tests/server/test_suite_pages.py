@@ -92,7 +92,12 @@ def test_the_run_page_groups_its_suites_runs_by_prompt_with_intervals(
     assert "#1 failed #2 ✘ 50 #3 running" in rows["signup"]
     assert "o/r#4 · abcdef1" in page
     assert "runs in flight" in page
-    current = re.search(r'class="badge s-completed current" href="/runs/([^"]+)"', page)
+    badges = re.findall(r'class="badge s-([a-z_]+)( current)?" href="/runs/([^"]+)"', page)
+    assert [kind for kind, _, _ in badges] == [
+        *("succeeded", "succeeded", "goal_not_met"),
+        *("failed", "goal_not_met", "running"),
+    ]
+    current = re.search(r'class="badge s-succeeded current" href="/runs/([^"]+)"', page)
     assert current is not None
     assert current.group(1) == runs[SMOKE][0]
 
