@@ -4,7 +4,7 @@
     GET  /api/v1/prompts/{id}              one prompt
     POST /api/v1/prompts/{id}/run          start a run → 201 {runId, statusUrl, runUrl}
     GET  /api/v1/runs/{id}[?wait=N]        a run; long polls up to N s (X-Evals-Long-Poll)
-    GET  /api/v1/runs?promptId=&reportStatus=&limit=&offset=   newest first
+    GET  /api/v1/runs?promptId=&reportStatus=&branch=default&limit=&offset=   newest first
 
 plus the open `GET /api/openapi` (the schema, no data) and `GET /healthz`. Each handler is
 `async (request, server)`; `app.py` decides which need a key. Database calls run on a worker
@@ -33,6 +33,8 @@ log = logging.getLogger("evals_action.server")
 
 MAX_LIST_LIMIT = 100
 MAX_SQL_INTEGER = openapi.MAX_SQL_INTEGER  # offsets and PR numbers stay within SQLite's range
+MAX_SUITE_ID = openapi.MAX_SUITE_ID
+DEFAULT_BRANCH = "default"  # `GET /api/v1/runs?branch=default`: runs without a pull request
 
 error = guards.error
 
@@ -71,6 +73,8 @@ async def start_run(request: Request, server: routing.Server) -> Response:
         repository=context.get("repository"),
         pull_request=context.get("pullRequest"),
         sha=context.get("sha"),
+        suite=context.get("suite"),
+        attempt=context.get("attempt"),
         prompt_title=prompt.title,
         prompt_text=ep_prompts.prompt_text(
             ep_prompts.target_messages(
@@ -112,21 +116,45 @@ def parse_start(*, body: Any, prompt: prompts.Prompt) -> tuple[str | None, dict[
     context = body.get("context") or {}
     if not isinstance(context, Mapping):
         context = {}
-    pull_request: Any = context.get("pullRequest")
-    if _is_int(pull_request) and not 1 <= pull_request <= MAX_SQL_INTEGER:
-        return f"context.pullRequest must be a pull request number, 1-{MAX_SQL_INTEGER}", {}
-    clean_context = {
-        "repository": context.get("repository")
-        if isinstance(context.get("repository"), str)
-        else None,
-        "pullRequest": pull_request if _is_int(pull_request) else None,
-        "sha": context.get("sha") if isinstance(context.get("sha"), str) else None,
-    }
+    problem, clean_context = _parse_context(context)
+    if problem:
+        return problem, {}
     return None, {
         "urlMap": dict(url_map),
         "templateArgs": {k: str(v) for k, v in args.items()},
         "context": clean_context,
     }
+
+
+def _parse_context(context: Mapping[str, Any]) -> tuple[str | None, dict[str, Any]]:
+    """The run's `context`: repository, pull request, sha, and the suite's step and attempt."""
+    pull_request: Any = context.get("pullRequest")
+    if _is_int(pull_request) and not 1 <= pull_request <= MAX_SQL_INTEGER:
+        return f"context.pullRequest must be a pull request number, 1-{MAX_SQL_INTEGER}", {}
+    suite, attempt = context.get("suite"), context.get("attempt")
+    if suite is not None and not (isinstance(suite, str) and 1 <= len(suite) <= MAX_SUITE_ID):
+        return (
+            f"context.suite must be a string of 1-{MAX_SUITE_ID} characters "
+            "(one id per step invocation), or left out",
+            {},
+        )
+    if attempt is not None and not (_is_int(attempt) and 1 <= attempt <= MAX_SQL_INTEGER):
+        return (
+            f"context.attempt must be a whole number, 1-{MAX_SQL_INTEGER} "
+            "(the run's 1-based attempt for its prompt), or left out",
+            {},
+        )
+    return None, {
+        "repository": _string(context.get("repository")),
+        "pullRequest": pull_request if _is_int(pull_request) else None,
+        "sha": _string(context.get("sha")),
+        "suite": suite,
+        "attempt": attempt,
+    }
+
+
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def previews_problem(*, url_map: Mapping[str, str], policy: egress.Policy) -> str | None:
@@ -192,10 +220,18 @@ async def list_runs(request: Request, server: routing.Server) -> Response:
         return error("limit and offset must be integers", status=400)
     if not 1 <= limit <= MAX_LIST_LIMIT or not 0 <= offset <= MAX_SQL_INTEGER:
         return error(f"limit must be 1-{MAX_LIST_LIMIT} and offset 0-{MAX_SQL_INTEGER}", status=400)
+    branch = query.get("branch") or None
+    if branch not in (None, DEFAULT_BRANCH):
+        return error(
+            f"branch must be '{DEFAULT_BRANCH}' (only runs without a pull request, e.g. from "
+            "pushes to the default branch) or left out",
+            status=400,
+        )
     runs = await run_in_threadpool(
         server.db.list_runs,
         prompt_id=query.get("promptId") or None,
         report_status=query.get("reportStatus") or None,
+        default_branch=branch == DEFAULT_BRANCH,
         limit=limit,
         offset=offset,
     )
@@ -230,9 +266,11 @@ def run_json(*, run: schema.RunRow, public_url: str) -> dict[str, Any]:
         prompt_text=run.prompt_text,
         report=models.Report.from_wire(run.report),
     ).to_wire()
-    context = None
+    context: dict[str, Any] | None = None
     if run.repository or run.pull_request is not None or run.sha:
         context = {"repository": run.repository, "pullRequest": run.pull_request, "sha": run.sha}
+    if run.suite is not None or run.attempt is not None:
+        context = {**(context or {}), "suite": run.suite, "attempt": run.attempt}
     return {
         "runId": run.run_id,
         "promptId": run.prompt_id,

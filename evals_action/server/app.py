@@ -6,7 +6,7 @@ API routes (all need `Authorization: Bearer <key>`, else 401):
     GET  /api/v1/prompts/{id}              one prompt
     POST /api/v1/prompts/{id}/run          start a run → 201 {runId, statusUrl, runUrl}
     GET  /api/v1/runs/{id}[?wait=N]        a run; long polls up to N s (X-Evals-Long-Poll)
-    GET  /api/v1/runs?promptId=&reportStatus=&limit=&offset=   newest first
+    GET  /api/v1/runs?promptId=&reportStatus=&branch=default&limit=&offset=   newest first
 
 Open routes: `GET /api/openapi` (the schema, no data), `GET /healthz`, and the read-only pages
 `/` (dashboard), `/runs/{id}` (runUrl) and `/reports/{slug}` (report.url).
@@ -100,7 +100,8 @@ def create_app(
         routes=_routes(server=server),
         lifespan=lifespan,
         middleware=[
-            Middleware(security.SecurityHeaders),
+            Middleware(security.Headers, headers=security.HEADERS),
+            Middleware(security.Headers, headers=security.API_HEADERS, prefix=security.API_PREFIX),
             Middleware(guards.BodyLimit, max_bytes=settings.max_body_bytes),
         ],
         exception_handlers=guards.EXCEPTION_HANDLERS,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from evals_action import __version__
+from evals_action.server import security
 
 
 def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
@@ -28,6 +29,14 @@ def _closed(properties: dict[str, Any], *, required: list[str] | None = None) ->
 
 
 MAX_SQL_INTEGER = 2**63 - 1  # SQLite's largest integer
+MAX_SUITE_ID = 200  # characters in `context.suite`
+SUITES = {
+    security.SUITES_HEADER: {
+        "description": "`1`: runs of one step (same `context.suite`) never supersede each "
+        "other, and `GET /api/v1/runs` accepts `branch=default`. On every API response.",
+        "schema": {"type": "string", "enum": ["1"]},
+    }
+}
 ERROR = _closed({"error": {"type": "string"}}, required=["error"])
 METRICS = _closed(
     {
@@ -69,12 +78,25 @@ REPORT = _closed(
 )
 CONTEXT = {
     "type": "object",
-    "description": "Optional. A newer run for the same prompt, repository and pull request "
-    "supersedes the older in-flight ones.",
+    "description": "Optional. A run for a prompt, repository and pull request supersedes the "
+    "in-flight runs of older steps for the same three; runs of one step (same `suite`) never "
+    "supersede each other.",
     "properties": {
         "repository": {"type": "string", "description": "owner/repo"},
         "pullRequest": {"type": "integer", "minimum": 1, "maximum": MAX_SQL_INTEGER},
         "sha": {"type": "string"},
+        "suite": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": MAX_SUITE_ID,
+            "description": "One id per step invocation (suites-contract §2)",
+        },
+        "attempt": {
+            "type": "integer",
+            "minimum": 1,
+            "maximum": MAX_SQL_INTEGER,
+            "description": "The run's 1-based attempt for its prompt within the suite",
+        },
     },
 }
 START_REQUEST = {
@@ -122,6 +144,8 @@ RUN = _closed(
                         "repository": _nullable("string"),
                         "pullRequest": _nullable("integer"),
                         "sha": _nullable("string"),
+                        "suite": _nullable("string"),
+                        "attempt": _nullable("integer"),
                     }
                 ),
                 {"type": "null"},
@@ -156,13 +180,11 @@ PROMPT = _closed(
 def _json(
     schema: dict[str, Any], description: str, headers: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    response: dict[str, Any] = {
+    return {
         "description": description,
         "content": {"application/json": {"schema": schema}},
+        "headers": {**SUITES, **(headers or {})},
     }
-    if headers:
-        response["headers"] = headers
-    return response
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -248,6 +270,13 @@ def document(*, server_url: str) -> dict[str, Any]:
                             "name": "reportStatus",
                             "in": "query",
                             "schema": {"type": "string", "enum": ["published"]},
+                        },
+                        {
+                            "name": "branch",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": ["default"]},
+                            "description": "`default`: only runs from the default branch, "
+                            "i.e. runs whose context has no pull request (baselines).",
                         },
                         {
                             "name": "limit",

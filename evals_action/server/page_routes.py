@@ -11,11 +11,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from evals_action.server import pages, routing, store
+from evals_action.server import pages, routing, store, suite_pages
 
 
 async def dashboard_page(request: Request, server: routing.Server) -> Response:
-    return _html(await run_in_threadpool(pages.dashboard, db=server.db, settings=server.settings))
+    return _html(await run_in_threadpool(_render_dashboard, server=server))
 
 
 async def run_page(request: Request, server: routing.Server) -> Response:
@@ -40,11 +40,18 @@ async def report_page(request: Request, server: routing.Server) -> Response:
     )
 
 
+def _render_dashboard(*, server: routing.Server) -> str:
+    return pages.dashboard(
+        db=server.db, settings=server.settings, suites=suite_pages.recent(db=server.db)
+    )
+
+
 def _render_run(*, db: store.Store, run_id: str, show_values: bool) -> tuple[str, int]:
     run = db.get_run(run_id=run_id)
     if run is None:
         return pages.not_found(what="run"), 404
-    return pages.run(run=run, show_values=show_values), 200
+    suite = suite_pages.for_run(db=db, run=run)
+    return pages.run(run=run, show_values=show_values, suite=suite), 200
 
 
 def _render_report(*, db: store.Store, slug: str, show_values: bool) -> tuple[str, int]:

@@ -16,11 +16,14 @@ import dataclasses
 import datetime
 import re
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from evals_action.server import config, schema, store
+
+if TYPE_CHECKING:  # suite_pages builds on this module; only its types are needed here
+    from evals_action.server import suite_pages
 
 CHART_WIDTH = 420
 CHART_HEIGHT = 130
@@ -152,7 +155,7 @@ def run_view(run: schema.RunRow, *, show_values: bool) -> dict[str, Any]:
         "created": human_time(run.created_at),
         "failure_reason": hide(run.failure_reason),
         "prompt_text": hide(run.prompt_text),
-        "context": _context(run),
+        "context": run_context(run),
         "url_map": dict(run.request.get("urlMap") or {}),
         "template_args": {k: str(v) if show_values else HIDDEN for k, v in args.items()},
         "superseded_by": run.superseded_by,
@@ -164,7 +167,8 @@ def run_view(run: schema.RunRow, *, show_values: bool) -> dict[str, Any]:
     }
 
 
-def _context(run: schema.RunRow) -> str | None:
+def run_context(run: schema.RunRow) -> str | None:
+    """Where a run comes from, for people: `o/r#5 · abcdef1`."""
     parts = []
     if run.repository:
         parts.append(run.repository + (f"#{run.pull_request}" if run.pull_request else ""))
@@ -184,8 +188,13 @@ def _metrics(report: Mapping[str, Any]) -> list[tuple[str, str]]:
     return [(label, str(value)) for label, value in rows if value is not None]
 
 
-def run(*, run: schema.RunRow, show_values: bool) -> str:
-    return _env.get_template("run.j2").render(run=run_view(run, show_values=show_values))
+def run(
+    *, run: schema.RunRow, show_values: bool, suite: suite_pages.SuiteGroup | None = None
+) -> str:
+    """The run page; `suite` is the step it belongs to if any."""
+    return _env.get_template("run.j2").render(
+        run=run_view(run, show_values=show_values), suite=suite
+    )
 
 
 def report(*, run: schema.RunRow, show_values: bool) -> str:
@@ -204,7 +213,13 @@ def report(*, run: schema.RunRow, show_values: bool) -> str:
     return _env.get_template("report.j2").render(run=view)
 
 
-def dashboard(*, db: store.Store, settings: config.ServerConfig) -> str:
+def dashboard(
+    *,
+    db: store.Store,
+    settings: config.ServerConfig,
+    suites: Sequence[suite_pages.SuiteGroup] = (),
+) -> str:
+    """The dashboard; `suites` are the recent steps, newest first."""
     prompts = []
     for prompt in settings.prompts.values():
         history = db.score_history(prompt_id=prompt.id)
@@ -221,7 +236,7 @@ def dashboard(*, db: store.Store, settings: config.ServerConfig) -> str:
         run_view(r, show_values=settings.show_template_values)
         for r in db.list_runs(prompt_id=None, report_status=None, limit=RECENT_RUNS, offset=0)
     ]
-    return _env.get_template("dashboard.j2").render(prompts=prompts, recent=recent)
+    return _env.get_template("dashboard.j2").render(prompts=prompts, recent=recent, suites=suites)
 
 
 def not_found(*, what: str) -> str:

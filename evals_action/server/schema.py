@@ -62,6 +62,12 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX webhook_deliveries_received ON webhook_deliveries (received_at);
     """,
+    # Suites (suites-contract §6): the step a run belongs to (`context.suite`) and its attempt.
+    """
+    ALTER TABLE runs ADD COLUMN suite TEXT;
+    ALTER TABLE runs ADD COLUMN attempt INTEGER;
+    CREATE INDEX runs_suite ON runs (suite, created_at) WHERE suite IS NOT NULL;
+    """,
 )
 
 
@@ -99,6 +105,8 @@ class RunRow:
     report_status: str | None
     score: float | None
     superseded_by: str | None
+    suite: str | None = None  # `context.suite`: the step (one invocation) the run belongs to
+    attempt: int | None = None  # `context.attempt`: 1-based per prompt within the suite
 
     @property
     def in_flight(self) -> bool:
@@ -128,6 +136,8 @@ class NewRun:
     sha: str | None
     prompt_title: str
     prompt_text: str
+    suite: str | None = None
+    attempt: int | None = None
 
 
 def run_row(row: sqlite3.Row) -> RunRow:
@@ -156,6 +166,8 @@ def run_row(row: sqlite3.Row) -> RunRow:
         report_status=values["report_status"],
         score=values["score"],
         superseded_by=values["superseded_by"],
+        suite=values["suite"],
+        attempt=values["attempt"],
     )
 
 

@@ -25,7 +25,9 @@ import uvicorn
 STARTUP_TIMEOUT_SECONDS = 10.0
 SHUTDOWN_GRACE_SECONDS = 5
 LOGGERS = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
-SAFE_QUERY_NAMES = frozenset({"wait", "limit", "offset", "promptId", "reportStatus", "rollout_id"})
+SAFE_QUERY_NAMES = frozenset(
+    {"wait", "limit", "offset", "promptId", "reportStatus", "branch", "rollout_id"}
+)
 
 
 class Redacting(logging.Filter):

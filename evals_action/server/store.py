@@ -29,13 +29,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from evals_action import errors
-from evals_action.server import schema
+from evals_action.server import schema, supersession
 
 # The row types, by the names the rollout worker (server/runner.py) still uses.
 RunRow = schema.RunRow
@@ -118,10 +118,10 @@ class Store:
     # --- runs ---------------------------------------------------------------------------------
 
     def create_run(self, *, new: schema.NewRun) -> tuple[schema.RunRow, bool, list[str]]:
-        """Insert a pending run, superseding older in-flight runs of the same prompt and PR.
+        """Insert a pending run, superseding older steps' in-flight runs of its prompt and PR.
 
         Returns the run, whether it was created (False: an earlier POST with the same
-        Idempotency-Key made it), and the ids of the runs it superseded.
+        Idempotency-Key made it), and the ids of the runs it superseded (`supersession`).
         """
         now = self._clock()
         superseded: list[str] = []
@@ -134,23 +134,12 @@ class Store:
                 if row is not None:
                     return schema.run_row(row), False, []
             if new.repository and new.pull_request is not None:
-                superseded = [
-                    r["run_id"]
-                    for r in conn.execute(
-                        "SELECT run_id FROM runs WHERE prompt_id = ? AND repository = ? "
-                        "AND pull_request = ? AND status IN ('pending', 'running')",
-                        (new.prompt_id, new.repository, new.pull_request),
-                    )
-                ]
-                conn.executemany(
-                    "UPDATE runs SET status = 'superseded', superseded_by = ?, updated_at = ?, "
-                    "finished_at = ? WHERE run_id = ?",
-                    [(new.run_id, now, now, run_id) for run_id in superseded],
-                )
+                superseded = supersession.supersede(conn=conn, new=new, now=now)
             conn.execute(
                 "INSERT INTO runs (run_id, prompt_id, status, created_at, updated_at, "
                 "idempotency_key, request_json, repository, pull_request, sha, prompt_title, "
-                "prompt_text) VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "prompt_text, suite, attempt) "
+                "VALUES (?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     new.run_id,
                     new.prompt_id,
@@ -163,6 +152,8 @@ class Store:
                     new.sha,
                     new.prompt_title,
                     self._redact(new.prompt_text),
+                    new.suite,
+                    new.attempt,
                 ),
             )
             row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (new.run_id,)).fetchone()
@@ -181,10 +172,19 @@ class Store:
         return None if row is None else schema.run_row(row)
 
     def list_runs(
-        self, *, prompt_id: str | None, report_status: str | None, limit: int, offset: int
+        self,
+        *,
+        prompt_id: str | None,
+        report_status: str | None,
+        limit: int,
+        offset: int,
+        default_branch: bool = False,
     ) -> list[schema.RunRow]:
-        """Newest first, filtered by prompt and report status when given."""
+        """Newest first, filtered by prompt and report status when given; `default_branch`:
+        only runs without a pull request (a push to the default branch, a manual run)."""
         where, args = ["1 = 1"], []
+        if default_branch:
+            where.append("pull_request IS NULL")
         if prompt_id is not None:
             where.append("prompt_id = ?")
             args.append(prompt_id)
@@ -272,6 +272,29 @@ class Store:
                 (prompt_id, limit),
             ).fetchall()
         return [schema.run_row(r) for r in rows]
+
+    def suite_runs(self, *, suites: Sequence[str]) -> list[schema.RunRow]:
+        """Every run of these suites (steps), oldest first."""
+        if not suites:
+            return []
+        marks = ", ".join("?" for _ in suites)
+        with self._lock, _storage_errors():
+            rows = self._conn.execute(
+                f"SELECT * FROM runs WHERE suite IN ({marks}) "  # noqa: S608 - only ? marks
+                "ORDER BY created_at, rowid",
+                tuple(suites),
+            ).fetchall()
+        return [schema.run_row(r) for r in rows]
+
+    def recent_suites(self, *, limit: int) -> list[str]:
+        """The suites with the newest runs, newest first."""
+        with self._lock, _storage_errors():
+            rows = self._conn.execute(
+                "SELECT suite FROM runs WHERE suite IS NOT NULL GROUP BY suite "
+                "ORDER BY MAX(created_at) DESC LIMIT ?",
+                (limit,),
+            ).fetchall()
+        return [str(r["suite"]) for r in rows]
 
     # --- webhook deliveries -------------------------------------------------------------------
 

@@ -168,3 +168,42 @@ def test_the_errors_for_extreme_input_are_declared(server: Running) -> None:
             spec.validate_request(request)
     start = document["paths"]["/api/v1/prompts/{promptId}/run"]["post"]["responses"]
     assert {"400", "413", "503"} <= set(start)
+
+
+def test_suites_are_declared_the_header_the_branch_filter_and_the_context(
+    server: Running, rollouts: FakeRollouts
+) -> None:
+    """`X-Evals-Suites` on every declared response, `branch=default` on the listing and
+    `context.suite`/`context.attempt` both ways, validated against real traffic."""
+    document = _document(server)
+    for path in document["paths"].values():
+        for operation in path.values():
+            for response in operation["responses"].values():
+                assert response["headers"]["X-Evals-Suites"]["schema"]["enum"] == ["1"]
+    spec = OpenAPI.from_dict(document)
+    session = server.session()
+    answers = [
+        session.post(
+            f"{server.url}/api/v1/prompts/signup/run",
+            json={
+                "templateArgs": {"project_name": "x"},
+                "context": {"repository": "o/r", "pullRequest": 3, "suite": "s", "attempt": 2},
+            },
+            timeout=5,
+        )
+    ]
+    run_id = answers[0].json()["runId"]
+    answers.append(session.get(f"{server.url}/api/v1/runs/{run_id}", timeout=5))
+    answers.append(
+        session.get(
+            f"{server.url}/api/v1/runs",
+            params={"promptId": "signup", "branch": "default", "reportStatus": "published"},
+            timeout=5,
+        )
+    )
+    assert [a.status_code for a in answers] == [201, 200, 200]
+    assert answers[1].json()["context"]["suite"] == "s"
+    for answer in answers:
+        request = RequestsOpenAPIRequest(answer.request)
+        spec.validate_request(request)
+        spec.validate_response(request, RequestsOpenAPIResponse(answer))

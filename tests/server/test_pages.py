@@ -136,3 +136,36 @@ def test_unknown_run_and_report_pages_are_404(server: Running) -> None:
         response = requests.get(server.url + path, timeout=5)
         assert response.status_code == 404
         assert "No such" in response.text
+
+
+def test_a_suite_group_renders_on_the_run_page_and_the_dashboard(
+    server: Running, rollouts: FakeRollouts, tmp_path: Path
+) -> None:
+    """Two attempts of one prompt in one step: one card, one row, both runs, the pass rate
+    with its interval; a hostile suite id stays text."""
+    from .test_suite_pages import finish_run
+
+    suite = HOSTILE[:40]
+    runs = []
+    for attempt, score in ((1, 80), (2, 100)):
+        run_id = server.start(
+            prompt_id="team/smoke test",
+            template_args={},
+            context={"suite": suite, "attempt": attempt},
+        )
+        finish_run(
+            server, rollouts, run_id, count=attempt, result={"outcome": "succeeded", "score": score}
+        )
+        runs.append(run_id)
+    for url in (f"{server.url}/runs/{runs[1]}", f"{server.url}/"):
+        dom = browse(url, profile=tmp_path)
+        card = dom[dom.index('class="card suite"') :]
+        card = card[: card.index("</table>")]
+        assert card.count('class="suite-prompt"') == 1
+        assert html.unescape(card).count("Smoke <b>test</b>") == 1
+        assert re.search(r'class="pass-rate"[^>]*>100% \(2/2\)<', card)
+        assert "95% CI 34%–100%" in card
+        assert re.search(r'class="mean-score"[^>]*>90\.0<', card)
+        assert all(f'href="/runs/{r}"' in card for r in runs)
+        assert "<script>alert" not in dom
+        assert "<img src" not in dom
