@@ -78,6 +78,7 @@ class Gate:
     method: str
     pattern: re.Pattern[str]
     release_after: float | None
+    body: bytes = b""  # the held request's body, known once it arrived
     arrived: threading.Event = dataclasses.field(default_factory=threading.Event)
     landed: threading.Event = dataclasses.field(default_factory=threading.Event)
     _open: threading.Event = dataclasses.field(default_factory=threading.Event)
@@ -261,6 +262,7 @@ class FakeServer:
             return self._serve_control(method, split.path[len("/_fake/") :], raw)
         gate = self._take_gate(method, split.path)
         if gate is not None:
+            gate.body = raw
             gate.arrived.set()
             gate.wait(self._stopping)
         request = RecordedRequest(
