@@ -11,6 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from evals_action import errors, github_api, github_suite_comment, http, suite_comment
+from tests.fakes._http import Gate
 from tests.fakes.github import FakeGitHub
 from tests.unit import suite_fixtures as fx
 
@@ -87,6 +88,13 @@ def run_threads(*targets: Callable[[], None]) -> None:
     assert not any(t.is_alive() for t in threads)
     if problems:
         raise problems[0]
+
+
+def pass_through(gate: Gate) -> None:
+    """Let one gated request through and wait until it took effect."""
+    assert gate.arrived.wait(30)
+    gate.release()
+    assert gate.landed.wait(30)
 
 
 @pytest.fixture
@@ -176,8 +184,10 @@ def test_patch_landing_late_after_a_verified_write_is_repaired(fake: FakeGitHub)
         for g in patches:
             by_prompt["p1" if b"section:p1 " in g.body else "p2"] = g
         b, a = by_prompt["p2"], by_prompt["p1"]
+        reread = fake.gate(method="GET", path_pattern=rf"/issues/{PR}/comments$")
         b.release()  # type: ignore[attr-defined]
         assert b.landed.wait(30)  # type: ignore[attr-defined]
+        pass_through(reread)  # B's re-read: B sees its section and is satisfied
         a.release()  # type: ignore[attr-defined]
         assert a.landed.wait(30)  # type: ignore[attr-defined]
         a_landed.set()
@@ -220,8 +230,10 @@ def test_an_older_commits_patch_landing_late_is_undone_by_the_heads_writer(
 
     def conduct() -> None:
         assert head_patch.arrived.wait(30)
+        reread = fake.gate(method="GET", path_pattern=rf"/issues/{PR}/comments$")
         head_patch.release()
         assert head_patch.landed.wait(30)
+        pass_through(reread)  # the head's re-read: its section is there
         old_patch.release()
         assert old_patch.landed.wait(30)
         landed.set()
