@@ -83,27 +83,36 @@ def is_ours(body: str, *, comment_key: str) -> bool:
 # --- from a suite to sections ----------------------------------------------------------------
 
 
-def render(suite: suite_model.SuiteResult) -> str:
+Redact = Callable[[str], str]
+
+
+def render(suite: suite_model.SuiteResult, *, redact: Redact = str) -> str:
     """The comment (and job summary) for this suite alone."""
-    return compose(comment_key=suite.comment_key, sections=sections(suite))
+    return compose(comment_key=suite.comment_key, sections=sections(suite, redact=redact))
 
 
-def sections(suite: suite_model.SuiteResult) -> list[Section]:
-    """One section per prompt of the suite, in the suite's order."""
+def sections(suite: suite_model.SuiteResult, *, redact: Redact = str) -> list[Section]:
+    """One section per prompt of the suite, in the suite's order. `redact` (the run's
+    `redaction.Secrets.redact`) is applied to the title before it is cut and to what is
+    rendered, so no secret, whole or cut, reaches the comment."""
     budget = (suite.runs_started, suite.runs_planned) if suite.budget_exhausted else None
-    return [
-        Section(
-            prompt_id=prompt.prompt_id,
-            sha=_sha(suite.sha),
-            suite_id=suite.suite_id,
-            budget=budget,
-            row=markdown.template("suite_row.md.j2", row=_row(prompt)).strip("\n"),
-            details=markdown.template(
-                "suite_section.md.j2", prompt=_details(prompt, sha=suite.sha)
-            ).strip("\n"),
+    found = []
+    for prompt in suite.prompts:
+        if prompt.title:
+            prompt = dataclasses.replace(prompt, title=redact(prompt.title))
+        row = markdown.template("suite_row.md.j2", row=_row(prompt))
+        details = markdown.template("suite_section.md.j2", prompt=_details(prompt, sha=suite.sha))
+        found.append(
+            Section(
+                prompt_id=prompt.prompt_id,
+                sha=_sha(suite.sha),
+                suite_id=suite.suite_id,
+                budget=budget,
+                row=redact(row.strip("\n")),
+                details=redact(details.strip("\n")),
+            )
         )
-        for prompt in suite.prompts
-    ]
+    return found
 
 
 @dataclasses.dataclass(frozen=True)

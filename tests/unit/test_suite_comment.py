@@ -12,7 +12,7 @@ import pathlib
 
 import pytest
 
-from evals_action import render, suite_comment, suite_model
+from evals_action import redaction, render, suite_comment, suite_model
 from tests.unit import suite_fixtures as fx
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
@@ -184,3 +184,19 @@ def test_parse_ignores_broken_sections() -> None:
 def test_verdict_cell_is_the_prompt_verdict() -> None:
     p = dataclasses.replace(fx.passing().prompts[0], verdict=suite_model.REGRESSED)
     assert " | regressed | " in suite_comment.sections(fx.suite(p))[0].row
+
+
+def test_secrets_are_redacted_whole_and_cut() -> None:
+    """A secret echoed in a title (cut at 100 characters) or a reason never reaches the body."""
+    secret = "evk_SuperSecretKey123"
+    secrets = redaction.Secrets([secret])
+    title = "x" * 90 + " " + secret
+    attempts = [fx.failed("p", 1, f"bad key {secret}"), fx.completed("p", 2, score=5)]
+    suite = fx.suite(fx.prompt("p", title, attempts))
+    body = suite_comment.render(suite, redact=secrets.redact)
+    assert render.md(secret) not in body
+    assert render.md(secret[:6]) not in body  # nor the start the title's cut would leave
+    assert "bad key ***" in body
+    plain = suite_comment.render(suite)
+    assert render.md(secret) in plain  # the case really carries it
+    assert render.md(secret[:6]) + "..." in plain  # the title's cut leaves a start of it
