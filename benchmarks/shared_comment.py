@@ -23,7 +23,13 @@ import time
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from evals_action import github_api, github_suite_comment, http, suite_comment  # noqa: E402
+from evals_action import (  # noqa: E402
+    github_api,
+    github_suite_comment,
+    http,
+    suite_comment,
+    suite_sections,
+)
 from tests.fakes.github import FakeGitHub  # noqa: E402
 from tests.unit import suite_fixtures as fx  # noqa: E402
 
@@ -67,7 +73,7 @@ def one_round(writers: int) -> dict[str, float]:
             c for c in fake.comments(PR) if suite_comment.is_ours(c["body"], comment_key=KEY)
         ]
         assert len(comments) == 1, comments
-        found = {s.prompt_id for s in suite_comment.parse(comments[0]["body"])}
+        found = {s.prompt_id for s in suite_sections.parse(comments[0]["body"])}
         assert found == {f"p{n}" for n in range(writers)}, found
         per_writer = [
             sum(

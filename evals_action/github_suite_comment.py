@@ -14,7 +14,7 @@ last one to land wins. So a writer
    before our PATCH may still land its PATCH after it; if ours are gone, back to 2.
 
 A section written for the PR's head commit is never replaced by one for another commit
-(`suite_comment.merge`); the head is looked up (`GET /pulls/{n}`) only when that question
+(`suite_sections.merge`); the head is looked up (`GET /pulls/{n}`) only when that question
 arises. Uncontended, one `upsert` costs exactly 4 comment requests when it writes (list, create
 or update, re-read, settled re-read; one page each up to 100 comments), 2 when the comment
 already holds its sections, plus `GET /user` once when a marker comment exists before ours.
@@ -25,7 +25,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 
-from evals_action import errors, github_api, polling, suite_comment
+from evals_action import errors, github_api, polling, suite_comment, suite_sections
 
 ATTEMPTS = 6  # writes per upsert before giving up
 BACKOFF = 0.5  # seconds before the first repair, doubled each time, jittered
@@ -55,7 +55,7 @@ class SharedComment:
         self._settle = settle
         self._created: set[int] = set()  # comments this writer created (its own duplicates)
 
-    def upsert(self, sections: Sequence[suite_comment.Section]) -> None:
+    def upsert(self, sections: Sequence[suite_sections.Section]) -> None:
         """Make `sections` present in the shared comment; raises `errors.GitHubError` when a
         call fails or when other writers kept replacing them for every attempt."""
         gh = self._github()
@@ -97,19 +97,19 @@ class SharedComment:
     def _present(
         self,
         listing: Sequence[github_api.Comment],
-        sections: Sequence[suite_comment.Section],
+        sections: Sequence[suite_sections.Section],
         head: _HeadLookup,
     ) -> bool:
         if not listing or any(c.id in self._created for c in listing[1:]):
             return False
-        found = suite_comment.parse(listing[0].body)
-        return suite_comment.merge(found, sections, head_sha=head) == found
+        found = suite_sections.parse(listing[0].body)
+        return suite_sections.merge(found, sections, head_sha=head) == found
 
     def _write(
         self,
         gh: github_api.GitHub,
         listing: Sequence[github_api.Comment],
-        sections: Sequence[suite_comment.Section],
+        sections: Sequence[suite_sections.Section],
         head: _HeadLookup,
     ) -> None:
         if not listing:
@@ -117,8 +117,8 @@ class SharedComment:
             self._created.add(gh.create_comment(issue_number=self._issue, body=body).id)
             return
         oldest, newer = listing[0], listing[1:]
-        existing = suite_comment.union(*(suite_comment.parse(c.body) for c in listing))
-        merged = suite_comment.merge(existing, sections, head_sha=head)
+        existing = suite_sections.union(*(suite_sections.parse(c.body) for c in listing))
+        merged = suite_sections.merge(existing, sections, head_sha=head)
         body = suite_comment.compose(comment_key=self._key, sections=merged)
         if body != oldest.body and not self._tolerate_gone(
             lambda: gh.update_comment(issue_number=self._issue, comment_id=oldest.id, body=body)

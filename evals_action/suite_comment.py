@@ -9,10 +9,10 @@ lines, a summary table with one row per section present, then one delimited sect
     <details>…the prompt's runs…</details>
     <!-- /2027-eval-section -->
 
-A section carries its own summary row, so a writer that replaces only its own sections rebuilds
-a table that covers every section in the comment. `parse` reads sections back from a body;
-server text cannot forge a marker because `render.md` escapes `<` and `render.code` breaks `<!--`
-up, and markers count only as whole lines. `compose` keeps the body under GitHub's limit by
+A section (`suite_sections`) carries its own summary row, so a writer that replaces only its own
+sections rebuilds a table that covers every section in the comment. Server text cannot forge a
+marker: `render.md` escapes `<`, `render.code` breaks `<!--` up, and markers count only as whole
+lines. `compose` keeps the body under GitHub's limit by
 cutting runs out of sections (largest first, with a note), never rows out of the table.
 """
 
@@ -20,23 +20,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
-import urllib.parse
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 
 from evals_action import render as markdown
-from evals_action import suite_model, text
+from evals_action import suite_model, suite_sections, text
 
 SUITE_MARKER_PREFIX = "<!-- 2027-eval-suite:"
-SECTION_CLOSE = "<!-- /2027-eval-section -->"
 TITLE_LIMIT = 100
 RUNS_HEADER = "| # | Status | Score | Grade | Reason | Link |"
 RUNS_RULE = "| --- | --- | --- | --- | --- | --- |"
 CUT_NOTE = "_{n} more {runs} not shown: this comment is at GitHub's size limit._"
-_OPEN = re.compile(
-    r"<!-- 2027-eval-section:(?P<id>[^\s]+) sha=(?P<sha>[0-9A-Za-z]*) suite=(?P<suite>[^\s]*)"
-    r"(?: budget=(?P<started>\d+)/(?P<planned>\d+))? -->"
-)
-_ROW = re.compile(r"<!-- 2027-eval-row (?P<row>\|.*\|) -->")
 _RUN_ROW = re.compile(r"\| \d+ \| ")
 _STATUS = {
     "running": "Running…",
@@ -48,27 +41,6 @@ _STATUS = {
     "unavailable": "Status unavailable",
     "cancelled": "Cancelled",
 }
-
-
-@dataclasses.dataclass(frozen=True)
-class Section:
-    """One prompt's part of the comment: its summary row and its `<details>` block."""
-
-    prompt_id: str
-    sha: str  # the commit the section was written for; "" when unknown
-    suite_id: str
-    budget: tuple[int, int] | None  # (runs started, runs planned) when the budget stopped them
-    row: str  # the summary table's row for this prompt, rendered
-    details: str  # the `<details>` block, rendered
-
-    @property
-    def text(self) -> str:
-        budget = f" budget={self.budget[0]}/{self.budget[1]}" if self.budget else ""
-        return (
-            f"<!-- 2027-eval-section:{_quote(self.prompt_id)} sha={self.sha} "
-            f"suite={_quote(self.suite_id)}{budget} -->\n"
-            f"<!-- 2027-eval-row {self.row} -->\n{self.details}\n{SECTION_CLOSE}"
-        )
 
 
 def marker(comment_key: str) -> str:
@@ -91,7 +63,9 @@ def render(suite: suite_model.SuiteResult, *, redact: Redact = str) -> str:
     return compose(comment_key=suite.comment_key, sections=sections(suite, redact=redact))
 
 
-def sections(suite: suite_model.SuiteResult, *, redact: Redact = str) -> list[Section]:
+def sections(
+    suite: suite_model.SuiteResult, *, redact: Redact = str
+) -> list[suite_sections.Section]:
     """One section per prompt of the suite, in the suite's order. `redact` (the run's
     `redaction.Secrets.redact`) is applied to the title before it is cut and to what is
     rendered, so no secret, whole or cut, reaches the comment."""
@@ -103,7 +77,7 @@ def sections(suite: suite_model.SuiteResult, *, redact: Redact = str) -> list[Se
         row = markdown.template("suite_row.md.j2", row=_row(prompt))
         details = markdown.template("suite_section.md.j2", prompt=_details(prompt, sha=suite.sha))
         found.append(
-            Section(
+            suite_sections.Section(
                 prompt_id=prompt.prompt_id,
                 sha=_sha(suite.sha),
                 suite_id=suite.suite_id,
@@ -208,77 +182,10 @@ def _sha(sha: str | None) -> str:
     return sha if sha and sha.isalnum() else ""
 
 
-def _quote(value: str) -> str:
-    return urllib.parse.quote(value, safe="")
+# --- sections to a body -------------------------------------------------------------------
 
 
-# --- sections back from a body, merged, and a body again --------------------------------------
-
-
-def parse(body: str) -> list[Section]:
-    """The well-formed sections of a comment body, in order (anything else is ignored)."""
-    found: list[Section] = []
-    lines = body.split("\n")
-    i = 0
-    while i < len(lines):
-        opened = _OPEN.fullmatch(lines[i])
-        row = _ROW.fullmatch(lines[i + 1]) if opened and i + 1 < len(lines) else None
-        if opened is None or row is None:
-            i += 1
-            continue
-        end = next(
-            (
-                j
-                for j in range(i + 2, len(lines))
-                if lines[j] == SECTION_CLOSE or _OPEN.fullmatch(lines[j])
-            ),
-            None,
-        )
-        if end is None or lines[end] != SECTION_CLOSE:
-            i += 1
-            continue
-        found.append(_section(opened, row.group("row"), "\n".join(lines[i + 2 : end])))
-        i = end + 1
-    return found
-
-
-def _section(opened: re.Match[str], row: str, details: str) -> Section:
-    started, planned = opened.group("started"), opened.group("planned")
-    return Section(
-        prompt_id=urllib.parse.unquote(opened.group("id")),
-        sha=opened.group("sha"),
-        suite_id=urllib.parse.unquote(opened.group("suite")),
-        budget=(int(started), int(planned)) if started and planned else None,
-        row=row,
-        details=details,
-    )
-
-
-def union(*groups: Iterable[Section]) -> list[Section]:
-    """Sections from several comments: the first one seen for a prompt wins (the oldest)."""
-    seen: dict[str, Section] = {}
-    for group in groups:
-        for section in group:
-            seen.setdefault(section.prompt_id, section)
-    return list(seen.values())
-
-
-def merge(
-    existing: Sequence[Section], ours: Sequence[Section], *, head_sha: Callable[[], str | None]
-) -> list[Section]:
-    """`existing` with `ours` in place of the same prompts' sections (new ones appended), except
-    that a section written for the PR's head commit is never replaced by one for another commit.
-    `head_sha` is asked only when that question arises (it costs a request)."""
-    mine = {s.prompt_id: s for s in ours}
-    merged: list[Section] = []
-    for old in union(existing):
-        new = mine.pop(old.prompt_id, None)
-        keep = new is None or (old.sha != new.sha and old.sha != "" and old.sha == head_sha())
-        merged.append(old if keep else new)  # type: ignore[arg-type]
-    return merged + list(mine.values())
-
-
-def compose(*, comment_key: str, sections: Sequence[Section]) -> str:
+def compose(*, comment_key: str, sections: Sequence[suite_sections.Section]) -> str:
     """The whole body from its sections, cut to GitHub's limit (runs first, never rows)."""
     shown = list(sections)
     body = _body(comment_key, shown)
@@ -295,7 +202,7 @@ def compose(*, comment_key: str, sections: Sequence[Section]) -> str:
     return body
 
 
-def _body(comment_key: str, sections: Sequence[Section]) -> str:
+def _body(comment_key: str, sections: Sequence[suite_sections.Section]) -> str:
     budgets: dict[str, tuple[int, int]] = {}
     for section in sections:
         if section.budget:

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from evals_action import suite_comment
+from evals_action import suite_comment, suite_sections
 
 from . import harness, servers
 from .test_docs_workflows import (
@@ -93,13 +93,13 @@ def gate_arrived(fake: servers.FakeProcess, gate_id: int) -> bool:
     return bool(gates[gate_id - 1]["arrived"])
 
 
-def shared_comment(scene: Scene) -> dict[str, suite_comment.Section]:
+def shared_comment(scene: Scene) -> dict[str, suite_sections.Section]:
     """The one comment on the PR, the key's, as its sections by prompt id."""
     comments = scene.comments()
     assert len(comments) == 1, comments
     body = comments[0]["body"]
     assert suite_comment.is_ours(body, comment_key=KEY), body
-    return {s.prompt_id: s for s in suite_comment.parse(body)}
+    return {s.prompt_id: s for s in suite_sections.parse(body)}
 
 
 def run_legs_together(scene: Scene, tmp: pathlib.Path, *, sha: str) -> None:

@@ -10,7 +10,14 @@ from collections.abc import Callable
 
 import pytest
 
-from evals_action import errors, github_api, github_suite_comment, http, suite_comment
+from evals_action import (
+    errors,
+    github_api,
+    github_suite_comment,
+    http,
+    suite_comment,
+    suite_sections,
+)
 from tests.fakes._http import Gate
 from tests.fakes.github import FakeGitHub
 from tests.unit import suite_fixtures as fx
@@ -44,7 +51,7 @@ def writer(
     )
 
 
-def leg(prompt_id: str, *, sha: str = HEAD, score: float = 80) -> list[suite_comment.Section]:
+def leg(prompt_id: str, *, sha: str = HEAD, score: float = 80) -> list[suite_sections.Section]:
     """One matrix leg's sections: one prompt, one run."""
     attempt = fx.completed(prompt_id, 1, score=score)
     suite = fx.suite(fx.prompt(prompt_id, f"Prompt {prompt_id}", [attempt]), sha=sha, key=KEY)
@@ -55,9 +62,9 @@ def ours(fake: FakeGitHub) -> list[dict[str, object]]:
     return [c for c in fake.comments(PR) if suite_comment.is_ours(str(c["body"]), comment_key=KEY)]
 
 
-def shown(fake: FakeGitHub) -> dict[str, suite_comment.Section]:
+def shown(fake: FakeGitHub) -> dict[str, suite_sections.Section]:
     (comment,) = ours(fake)
-    return {s.prompt_id: s for s in suite_comment.parse(str(comment["body"]))}
+    return {s.prompt_id: s for s in suite_sections.parse(str(comment["body"]))}
 
 
 def comment_requests(fake: FakeGitHub) -> list[str]:
@@ -257,9 +264,9 @@ def test_others_comments_are_never_edited_or_deleted(fake: FakeGitHub) -> None:
     assert list(shown_from(fake, exclude=theirs)) == ["p1"]
 
 
-def shown_from(fake: FakeGitHub, *, exclude: int) -> dict[str, suite_comment.Section]:
+def shown_from(fake: FakeGitHub, *, exclude: int) -> dict[str, suite_sections.Section]:
     (comment,) = [c for c in ours(fake) if c["id"] != exclude]
-    return {s.prompt_id: s for s in suite_comment.parse(str(comment["body"]))}
+    return {s.prompt_id: s for s in suite_sections.parse(str(comment["body"]))}
 
 
 def test_a_404_on_the_patch_is_contention_not_an_error(fake: FakeGitHub) -> None:

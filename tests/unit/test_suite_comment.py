@@ -12,7 +12,7 @@ import pathlib
 
 import pytest
 
-from evals_action import redaction, render, suite_comment, suite_model
+from evals_action import redaction, render, suite_comment, suite_model, suite_sections
 from tests.unit import suite_fixtures as fx
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
@@ -39,7 +39,7 @@ def test_sections_read_back_exactly(name: str) -> None:
     """`parse` returns exactly the sections the suite rendered, and nothing forged."""
     suite = SUITES[name]()
     written = suite_comment.sections(suite)
-    assert suite_comment.parse(suite_comment.render(suite)) == written
+    assert suite_sections.parse(suite_comment.render(suite)) == written
     assert [s.prompt_id for s in written] == [p.prompt_id for p in suite.prompts]
 
 
@@ -64,12 +64,12 @@ def test_hostile_text_cannot_forge_markers_or_markup() -> None:
 
 def test_summary_row_cells() -> None:
     """Pass rate as passes/completed, mean with its change against the baseline, runs, cost."""
-    row = suite_comment.parse(suite_comment.render(fx.mixed()))[0].row
+    row = suite_sections.parse(suite_comment.render(fx.mixed()))[0].row
     assert (
         row == "| Sign up and create a project | 2/3 passed | 63.7 ▼ −24.3 vs 88 | regressed | 4 "
         "| $0.36 |"
     )
-    rows = [s.row for s in suite_comment.parse(suite_comment.render(fx.passing()))]
+    rows = [s.row for s in suite_sections.parse(suite_comment.render(fx.passing()))]
     assert (
         rows[1] == "| Check out with a coupon | 3/3 passed | 75 = vs 75 | unchanged | 3 | $0.60 |"
     )
@@ -83,7 +83,7 @@ def test_budget_line_names_started_and_planned_runs() -> None:
     assert "Budget reached" not in suite_comment.render(fx.passing())
 
 
-def _other_writer() -> list[suite_comment.Section]:
+def _other_writer() -> list[suite_sections.Section]:
     other = fx.suite(
         fx.prompt("deploy", "Deploy a preview", [fx.completed("deploy", 1, score=70)]),
         suite_id="suite-2",
@@ -96,7 +96,7 @@ def test_merge_replaces_only_own_sections_and_table_covers_all() -> None:
     first = suite_comment.sections(fx.mixed())
     body = suite_comment.compose(comment_key="k", sections=first + _other_writer())
     ours = suite_comment.sections(fx.passing())
-    merged = suite_comment.merge(suite_comment.parse(body), ours, head_sha=_never)
+    merged = suite_sections.merge(suite_sections.parse(body), ours, head_sha=_never)
     assert [s.prompt_id for s in merged] == ["signup", "checkout", "invite", "deploy"]
     assert merged[:3] == ours
     assert merged[3] == _other_writer()[0]
@@ -114,20 +114,20 @@ def test_merge_never_overwrites_the_head_commits_section() -> None:
     head, old = "a" * 40, "b" * 40
     on_head = suite_comment.sections(fx.suite(*fx.passing().prompts, sha=head))
     stale = suite_comment.sections(fx.suite(*fx.mixed().prompts, sha=old))
-    kept = suite_comment.merge(on_head, stale, head_sha=lambda: head)
+    kept = suite_sections.merge(on_head, stale, head_sha=lambda: head)
     assert kept[:3] == on_head
     assert kept[3:] == []
-    assert suite_comment.merge(stale, on_head, head_sha=lambda: head) == on_head
+    assert suite_sections.merge(stale, on_head, head_sha=lambda: head) == on_head
     older = suite_comment.sections(fx.suite(*fx.passing().prompts, sha="c" * 40))
-    assert suite_comment.merge(older, stale, head_sha=lambda: head) == stale
+    assert suite_sections.merge(older, stale, head_sha=lambda: head) == stale
 
 
 def test_merge_is_idempotent() -> None:
     """Merging our sections into a body that has them changes nothing (the writer's check)."""
     ours = suite_comment.sections(fx.mixed())
     body = suite_comment.compose(comment_key="k", sections=_other_writer() + ours)
-    parsed = suite_comment.parse(body)
-    assert suite_comment.merge(parsed, ours, head_sha=_never) == parsed
+    parsed = suite_sections.parse(body)
+    assert suite_sections.merge(parsed, ours, head_sha=_never) == parsed
 
 
 def test_oversized_comment_cuts_runs_never_table_rows() -> None:
@@ -149,7 +149,7 @@ def test_oversized_comment_cuts_runs_never_table_rows() -> None:
         len(suite_comment.compose(comment_key="k", sections=suite_comment.sections(suite)))
         <= render.BODY_LIMIT
     )
-    sections = suite_comment.parse(body)
+    sections = suite_sections.parse(body)
     assert [s.row for s in sections] == [s.row for s in suite_comment.sections(suite)]
     assert all("more runs not shown" in s.details for s in sections)
     assert all(line in body for line in (s.row for s in sections))
@@ -168,17 +168,17 @@ def test_sections_keep_prompt_ids_with_any_characters() -> None:
     """Prompt ids are percent-encoded in the section marker and read back unchanged."""
     odd = fx.prompt("a b/c -->%", "t", [fx.completed("x", 1, score=1)])
     sections = suite_comment.sections(fx.suite(odd))
-    assert suite_comment.parse(suite_comment.render(fx.suite(odd)))[0].prompt_id == "a b/c -->%"
+    assert suite_sections.parse(suite_comment.render(fx.suite(odd)))[0].prompt_id == "a b/c -->%"
     assert sections[0].text.split("\n")[0].count("-->") == 1
 
 
 def test_parse_ignores_broken_sections() -> None:
     """An unclosed section, or one without its row line, is not a section."""
     good = suite_comment.sections(fx.passing())[0]
-    unclosed = good.text.removesuffix(suite_comment.SECTION_CLOSE)
+    unclosed = good.text.removesuffix(suite_sections.SECTION_CLOSE)
     rowless = "\n".join(line for line in good.text.split("\n") if "eval-row" not in line)
-    assert suite_comment.parse(unclosed + "\n" + rowless) == []
-    assert suite_comment.parse(unclosed + "\n" + good.text) == [good]
+    assert suite_sections.parse(unclosed + "\n" + rowless) == []
+    assert suite_sections.parse(unclosed + "\n" + good.text) == [good]
 
 
 def test_verdict_cell_is_the_prompt_verdict() -> None:
