@@ -31,6 +31,7 @@ RUNS_HEADER = "| # | Status | Score | Grade | Reason | Link |"
 RUNS_RULE = "| --- | --- | --- | --- | --- | --- |"
 CUT_NOTE = "_{n} more {runs} not shown: this comment is at GitHub's size limit._"
 _RUN_ROW = re.compile(r"\| \d+ \| ")
+_NOTE = re.compile(r"_(?P<n>\d+) more runs? not shown: this comment is at GitHub's size limit\._")
 _STATUS = {
     "running": "Running…",
     "succeeded": "Succeeded",
@@ -223,12 +224,22 @@ def _run_count(details: str) -> int:
 
 
 def _cut_runs(details: str, *, keep: int) -> str:
-    """`details` with only its first `keep` runs, and a note saying how many were left out."""
-    lines = details.split("\n")
+    """`details` with only its first `keep` runs, and one note saying how many are left out
+    (counting those an earlier cut, perhaps by another writer, left out already)."""
+    lines: list[str] = []
+    earlier = 0
+    for line in details.split("\n"):
+        noted = _NOTE.fullmatch(line)
+        if noted is None:
+            lines.append(line)
+            continue
+        earlier += int(noted.group("n"))
+        if lines and not lines[-1]:
+            lines.pop()
     rows = [i for i, line in enumerate(lines) if _RUN_ROW.match(line)]
-    dropped = len(rows) - keep
-    if dropped <= 0:
+    if len(rows) <= keep:
         return details
+    dropped = len(rows) - keep + earlier
     cut = set(rows[keep:])
     if keep == 0:
         cut |= {i for i, line in enumerate(lines) if line in (RUNS_HEADER, RUNS_RULE)}
