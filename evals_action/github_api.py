@@ -130,6 +130,15 @@ class GitHub:
 
         _call(f"update comment {comment_id}", update)
 
+    def delete_comment(self, *, issue_number: int, comment_id: int) -> None:
+        def delete() -> None:
+            comment = self._seen.pop(comment_id, None)
+            if comment is None:
+                comment = self._repo.get_issue(issue_number).get_comment(comment_id)
+            comment.delete()
+
+        _call(f"delete comment {comment_id}", delete)
+
     # --- statuses ---------------------------------------------------------------------------
 
     def create_status(

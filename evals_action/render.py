@@ -29,9 +29,12 @@ def is_ours(body: str, *, prompt_id: str) -> bool:
 
 
 def marker(prompt_id: str) -> str:
-    # The id is escaped so that it cannot close the HTML comment early.
-    safe = prompt_id.replace("--", "-\u200b-").replace(">", "&gt;")
-    return f"{MARKER_PREFIX}{safe} -->"
+    return f"{MARKER_PREFIX}{comment_safe(prompt_id)} -->"
+
+
+def comment_safe(value: str) -> str:
+    """`value` inside an HTML comment: escaped so that it cannot close the comment early."""
+    return value.replace("--", "-\u200b-").replace(">", "&gt;")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +91,9 @@ def build_view(
         )
         if completed
         else (),
-        score=_score(report.score) if completed and report and report.score is not None else None,
+        score=score_text(report.score)
+        if completed and report and report.score is not None
+        else None,
         grade=report.grade if completed and report and report.grade else None,
         prompt_text=run.prompt_text if completed and run.prompt_text else None,
         template_vars=[
@@ -164,7 +169,7 @@ def _signed_int(diff: float) -> str:
     return f"{int(diff):+d}"
 
 
-def _score(score: float) -> str:
+def score_text(score: float) -> str:
     return str(int(score)) if float(score).is_integer() else f"{score:.1f}"
 
 
@@ -271,9 +276,9 @@ def _env() -> Any:
 
 def comment(view: View) -> str:
     """The sticky comment's body, cut to GitHub's limit with a note when needed."""
-    body = _render("comment.md.j2", view=view)
+    body = template("comment.md.j2", view=view)
     if len(body) > BODY_LIMIT and view.prompt_text:
-        body = _render("comment.md.j2", view=dataclasses.replace(view, prompt_text=None))
+        body = template("comment.md.j2", view=dataclasses.replace(view, prompt_text=None))
     if len(body) > BODY_LIMIT:
         link = f" at {url(view.report_url)}" if view.report_url and url(view.report_url) else ""
         note = CUT_NOTE.format(link=link)
@@ -285,8 +290,8 @@ def comment(view: View) -> str:
 
 def summary(view: View) -> str:
     """The job summary: the comment's content without the marker, plus correlation ids."""
-    return _render("summary.md.j2", view=view)
+    return template("summary.md.j2", view=view)
 
 
-def _render(name: str, **context: Any) -> str:
+def template(name: str, **context: Any) -> str:
     return str(_env().get_template(name).render(**context))

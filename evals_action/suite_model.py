@@ -51,6 +51,15 @@ class Attempt:
 
 
 @dataclasses.dataclass(frozen=True)
+class Baseline:
+    """The prompt's prior published runs the verdict compares with (results document §5)."""
+
+    runs: int
+    pass_rate: float | None = None
+    mean_score: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
 class PromptResult:
     """Every attempt of one prompt, and what the step concluded about it."""
 
@@ -60,6 +69,7 @@ class PromptResult:
     verdict: str = NO_BASELINE
     verdict_text: str = ""  # the one sentence that explains the verdict, for the comment
     gates_failed: tuple[str, ...] = ()  # one line per tripped gate, with its numbers
+    baseline: Baseline | None = None
 
     @property
     def completed(self) -> tuple[Attempt, ...]:
@@ -71,6 +81,18 @@ class PromptResult:
         return sum(
             1 for a in self.completed if a.result is not None and a.result.kind == "succeeded"
         )
+
+    @property
+    def mean_score(self) -> float | None:
+        """The mean over completed attempts with a numeric score; None when there is none."""
+        scores = [a.score for a in self.completed if a.score is not None]
+        return sum(scores) / len(scores) if scores else None
+
+    @property
+    def cost_usd(self) -> float | None:
+        """The reported cost of every attempt; None when no attempt reported one."""
+        costs = [a.cost_usd for a in self.attempts if a.cost_usd is not None]
+        return sum(costs) if costs else None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -345,8 +345,10 @@ def start(
     repository: str = "octo-org/docs-site",
     job: str | None = None,
     files: Mapping[str, bytes] | None = None,
+    matrix: Mapping[str, str] | None = None,
 ) -> ActRun:
-    """Start act on ``workflow_text`` for one event; returns at once."""
+    """Start act on ``workflow_text`` for one event; returns at once. ``matrix`` runs only the
+    legs with these values (act's ``--matrix key:value``), e.g. one leg per act process."""
     workflow_path = prepare_repo(
         workspace=workspace, workflow_text=workflow_text, repository=repository, files=files
     )
@@ -386,6 +388,8 @@ def start(
         command += ["--var", f"{key}={value}"]
     if job:
         command += ["--job", job]
+    for key, value in (matrix or {}).items():
+        command += ["--matrix", f"{key}:{value}"]
     log_path = workspace.root / "act.log"
     log = log_path.open("w", encoding="utf-8")
     process = subprocess.Popen(

@@ -6,6 +6,12 @@ thread. Every request is recorded as a `RecordedRequest`, except the control rou
 `<op>` (one of `control_ops`) with the JSON body as keyword arguments, so a test in another process
 can seed and inspect a fake it started with `serve_main`. A subclass implements `_handle`, which
 runs under the fake's lock; `Reply.delay` and `Reply.reset` are applied outside it.
+
+`gate(method, path_pattern)` stops the next matching request after it arrived and before the
+fake applies it, until the test calls `Gate.release()` (or `release_after` seconds pass): the
+knob that forces interleavings, e.g. a PATCH that started first but lands last. `Gate.arrived`
+and `Gate.landed` are events a test waits on instead of sleeping; another process uses the
+control ops `gate` (returns the gate's id) and `release_gate`, and reads `gates` in the state.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ import dataclasses
 import io
 import json
 import os
+import re
 import signal
 import socket
 import socketserver
@@ -63,6 +70,41 @@ class Reply:
     check: bool = True  # whether a fake that checks its answers against a schema checks this one
 
 
+@dataclasses.dataclass
+class Gate:
+    """One request held between its arrival and its effect (see the module docstring)."""
+
+    id: int
+    method: str
+    pattern: re.Pattern[str]
+    release_after: float | None
+    body: bytes = b""  # the held request's body, known once it arrived
+    arrived: threading.Event = dataclasses.field(default_factory=threading.Event)
+    landed: threading.Event = dataclasses.field(default_factory=threading.Event)
+    _open: threading.Event = dataclasses.field(default_factory=threading.Event)
+
+    def release(self) -> None:
+        self._open.set()
+
+    def wait(self, stopping: threading.Event) -> None:
+        """Block the request until released, the timeout passes or the fake stops."""
+        deadline = None if self.release_after is None else time.monotonic() + self.release_after
+        while not self._open.is_set() and not stopping.is_set():
+            left = 0.05 if deadline is None else min(0.05, deadline - time.monotonic())
+            if left <= 0:
+                return
+            self._open.wait(left)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "method": self.method,
+            "pattern": self.pattern.pattern,
+            "arrived": self.arrived.is_set(),
+            "landed": self.landed.is_set(),
+        }
+
+
 class FakeServer:
     """A loopback HTTP server that records requests and violations; subclass it."""
 
@@ -78,6 +120,8 @@ class FakeServer:
         self._stopping = threading.Event()
         self._httpd: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._gates: list[Gate] = []  # waiting for their request, then held until released
+        self._gates_seen: list[Gate] = []
         self.state_file: str | None = None
 
     # --- lifecycle ---------------------------------------------------------------------------
@@ -142,6 +186,38 @@ class FakeServer:
             taken, self._violations = self._violations, []
             return taken
 
+    def gate(self, *, method: str, path_pattern: str, release_after: float | None = None) -> Gate:
+        """Hold the next request whose method matches (`*`: any) and whose path (as sent,
+        without the query) matches the regex, before it takes effect, until released."""
+        with self._lock:
+            gate = Gate(
+                id=len(self._gates_seen) + 1,
+                method=method.upper(),
+                pattern=re.compile(path_pattern),
+                release_after=release_after,
+            )
+            self._gates.append(gate)
+            self._gates_seen.append(gate)
+            return gate
+
+    @property
+    def gates(self) -> list[Gate]:
+        """Every gate set so far, by id (1-based) order."""
+        with self._lock:
+            return list(self._gates_seen)
+
+    def release_gate(self, *, gate_id: int) -> None:
+        with self._lock:
+            self._gates_seen[gate_id - 1].release()
+
+    def _take_gate(self, method: str, path: str) -> Gate | None:
+        with self._lock:
+            for gate in self._gates:
+                if gate.method in ("*", method) and gate.pattern.search(path):
+                    self._gates.remove(gate)
+                    return gate
+        return None
+
     def clear_requests(self) -> None:
         with self._lock:
             self._requests.clear()
@@ -153,6 +229,7 @@ class FakeServer:
                 "url": self.url,
                 "requests": [dataclasses.asdict(r) for r in self._requests],
                 "violations": list(self._violations),
+                "gates": [g.as_json() for g in self._gates_seen],
                 **self._state_extra(),
             }
 
@@ -183,6 +260,11 @@ class FakeServer:
         split = urlsplit(target)
         if split.path.startswith("/_fake/"):
             return self._serve_control(method, split.path[len("/_fake/") :], raw)
+        gate = self._take_gate(method, split.path)
+        if gate is not None:
+            gate.body = raw
+            gate.arrived.set()
+            gate.wait(self._stopping)
         request = RecordedRequest(
             method=method,
             path=split.path,
@@ -203,6 +285,8 @@ class FakeServer:
                 )
                 reply = Reply(500, {"message": "the fake crashed; see its violations"})
             request.status = 0 if reply.reset else reply.status
+        if gate is not None:
+            gate.landed.set()
         self._write_state_file()
         return reply
 
@@ -217,6 +301,8 @@ class FakeServer:
         except (TypeError, ValueError, KeyError) as exc:
             return Reply(400, {"error": f"{type(exc).__name__}: {exc}"})
         self._write_state_file()
+        if isinstance(result, Gate):
+            result = result.id
         return Reply(200, {"result": json.loads(json.dumps(result, default=_jsonable))})
 
     def _write_state_file(self) -> None:

@@ -143,6 +143,8 @@ class FakeEvals(FakeServer):
             "add_baseline_runs",
             "clear_requests",
             "take_violations",
+            "gate",
+            "release_gate",
         }
     )
     server_header = "evals-fake"

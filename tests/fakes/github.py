@@ -17,6 +17,9 @@ Behaviour worth knowing:
   workflow's `artifact_files` as artifact `rollout-result`; its `/zip` answers 302 to a download
   URL on this server (which drips the zip a byte at a time when `download_drip` is set).
 - Contract checks beyond the description: editing or deleting a comment someone else wrote.
+- Races as on GitHub: a PATCH replaces a comment's body wholesale, so concurrent PATCHes are
+  last-writer-wins; concurrent creates both succeed (two comments). `gate` (see `_http`) holds a
+  chosen request before it takes effect, so a test decides which one lands last.
 - GitHub Apps (`add_app`): `POST /app/installations/{id}/access_tokens` and
   `GET /repos/{o}/{r}/installation` need an App JWT signed by the App's key; installation tokens
   expire (`advance_clock`) and then get 401. `set_role` gives a user a role on the repository,
@@ -201,6 +204,8 @@ class FakeGitHub(FakeServer):
             "advance_clock",
             "clear_requests",
             "take_violations",
+            "gate",
+            "release_gate",
         }
     )
     server_header = "github.com"
