@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 from evals_action import (  # noqa: E402
     github_api,
     github_suite_comment,
-    http,
     suite_comment,
     suite_sections,
+    transport,
 )
 from tests.fakes.github import FakeGitHub  # noqa: E402
 from tests.unit import suite_fixtures as fx  # noqa: E402
@@ -48,7 +48,7 @@ def one_round(writers: int) -> dict[str, float]:
                 token=fake.token,
                 api_url=fake.url,
                 repository=fake.full_name,
-                user_agent=f"{http.USER_AGENT} writer-{n}",
+                user_agent=f"{transport.USER_AGENT} writer-{n}",
             )
             prompt = fx.prompt(f"p{n}", f"Prompt {n}", [fx.completed(f"p{n}", 1, score=80)])
             shared = github_suite_comment.SharedComment(
@@ -58,7 +58,7 @@ def one_round(writers: int) -> dict[str, float]:
                 sleep=time.sleep,
                 rand=random.uniform,
             )
-            agents[n] = f"{http.USER_AGENT} writer-{n}"
+            agents[n] = f"{transport.USER_AGENT} writer-{n}"
             barrier.wait()
             shared.upsert(suite_comment.sections(fx.suite(prompt, key=KEY)))
 

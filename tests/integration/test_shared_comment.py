@@ -14,9 +14,9 @@ from evals_action import (
     errors,
     github_api,
     github_suite_comment,
-    http,
     suite_comment,
     suite_sections,
+    transport,
 )
 from tests.fakes._http import Gate
 from tests.fakes.github import FakeGitHub
@@ -32,7 +32,7 @@ def facade(fake: FakeGitHub) -> github_api.GitHub:
         token=fake.token,
         api_url=fake.url,
         repository=fake.full_name,
-        user_agent=http.USER_AGENT,
+        user_agent=transport.USER_AGENT,
         backoff_factor=0,
     )
 
