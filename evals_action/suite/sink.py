@@ -1,0 +1,136 @@
+"""Where a suite's statuses and comment go: GitHub for the action, the terminal for `--local`.
+
+Statuses go through `sinks.GitHubSink.status` (one per prompt, or one under `status-context`
+for several prompts, the worst state); the comment is found by its suite marker among the
+comments the token's identity wrote, then created or updated. Text is redacted here, the status
+description before and after it is cut to 140 characters. Calls come from worker threads, so
+they are serialised.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from evals_action import errors, models, outcome, sinks, suite_model
+from evals_action.suite import report
+
+if TYPE_CHECKING:
+    from evals_action.suite import flow
+
+
+def open_sink(*, step: flow.Step, stop: threading.Event) -> SuiteSink:
+    return SuiteSink(step=step)
+
+
+class SuiteSink:
+    def __init__(self, *, step: flow.Step) -> None:
+        self._step = step
+        self._io = step.deps.step
+        self._config = step.config
+        self._lock = threading.Lock()
+        self.titles: dict[str, str] = {}
+        self._aggregate = bool(self._config.status_context) and len(self._config.prompt_ids) > 1
+        self._github = (
+            None
+            if step.local
+            else sinks.GitHubSink(
+                github=step.github, target=step.target, prompt_id="", step=self._io
+            )
+        )
+
+    def started(self, *, prompt_id: str, run: models.Run) -> None:
+        """A run's first read: the prompt's pending status, once per prompt (or per step)."""
+        with self._lock:
+            first_of_prompt = prompt_id not in self.titles
+            self.titles.setdefault(prompt_id, self._io.secrets.redact(run.prompt_title or ""))
+            if not first_of_prompt or (self._aggregate and len(self.titles) > 1):
+                return
+            self._status(
+                state="pending",
+                context=self._context(prompt_id),
+                description=outcome.running(run).text,
+                url=run.run_url,
+            )
+
+    def final(
+        self, *, result: suite_model.SuiteResult, statuses: list[report.PromptStatus]
+    ) -> bool:
+        """Every final status; False when one could not be written after its pending one."""
+        with self._lock:
+            if self._aggregate:
+                worst = min(statuses, key=lambda s: report.STATE_ORDER.index(s.state))
+                return self._status(
+                    state=worst.state,
+                    context=self._config.status_context or "",
+                    description=worst.description,
+                    url=worst.target_url,
+                )
+            ok = True
+            for prompt, status in zip(result.prompts, statuses, strict=True):
+                ok = (
+                    self._status(
+                        state=status.state,
+                        context=self._context(prompt.prompt_id),
+                        description=status.description,
+                        url=status.target_url,
+                    )
+                    and ok
+                )
+            return ok
+
+    def close(self, *, body: str) -> None:
+        body = self._io.secrets.redact(body)
+        if self._github is None:
+            self._io.group("Comment")
+            self._io.info(body.rstrip("\n"))
+            self._io.endgroup()
+            self._io.group("Outputs")
+            for name, value in self._io.outputs.items():
+                self._io.info(f"{name}: {value}")
+            self._io.endgroup()
+        elif not self._config.skip_comment and self._step.target.pr_number:
+            try:
+                _post_suite_comment(
+                    self._step.github(),
+                    issue_number=self._step.target.pr_number,
+                    marker=body.split("\n", 1)[0],
+                    body=body,
+                )
+            except errors.GitHubError as exc:
+                self._io.annotate("warning", f"PR comment not written: {exc.message}")
+
+    def _context(self, prompt_id: str) -> str:
+        override = self._config.status_context
+        return outcome.status_context(
+            title=self.titles.get(prompt_id) or None, prompt_id=prompt_id, override=override
+        )
+
+    def _status(self, *, state: str, context: str, description: str, url: str) -> bool:
+        if self._config.skip_status:
+            return True
+        fields = sinks.StatusFields(
+            state=state,
+            context=context,
+            description=self._io.secrets.fit(description, cut=outcome.status_description),
+            target_url=self._io.secrets.redact(url or ""),
+        )
+        if self._github is None:
+            self._io.info(fields.line())
+            return True
+        return self._github.status(fields)
+
+
+def _post_suite_comment(gh: Any, *, issue_number: int, marker: str, body: str) -> None:
+    """The placeholder writer until s-scomment's shared-comment writer (github_comments) lands:
+    our oldest comment with the marker on its first line, created or updated."""
+    me = gh.identity()
+    ours = [
+        c
+        for c in gh.comments(issue_number=issue_number)
+        if c.author == me and c.body.split("\n", 1)[0].strip() == marker
+    ]
+    if not ours:
+        gh.create_comment(issue_number=issue_number, body=body)
+    elif ours[0].body != body:
+        gh.update_comment(issue_number=issue_number, comment_id=ours[0].id, body=body)
