@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from evals_action.suite import results
-from tests.fakes.evals import DEFAULT_REPORT, Fault, FakeEvals
+from tests.fakes.evals import DEFAULT_REPORT, FakeEvals, Fault
 from tests.fakes.github import FakeGitHub
 from tests.integration import helpers as h
 
@@ -40,9 +40,10 @@ def overlaps(runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     found = []
     for a in runs:
         for b in runs:
-            if a is not b and a["promptId"] == b["promptId"] and a["createdT"] < b["createdT"]:
-                if a["finishedT"] is None or b["createdT"] < a["finishedT"]:
-                    found.append((a["runId"], b["runId"]))
+            same = a is not b and a["promptId"] == b["promptId"]
+            ended = a["finishedT"] if a["finishedT"] is not None else float("inf")
+            if same and a["createdT"] < b["createdT"] < ended:
+                found.append((a["runId"], b["runId"]))
     return found
 
 
@@ -92,11 +93,12 @@ def test_three_prompts_three_repeats_one_comment_three_statuses(
     assert [p["sample"]["passes"] for p in doc["prompts"]] == [3, 3, 3]
     assert doc["totalCostUsd"] == pytest.approx(9 * 0.12)
     assert result.outputs["final-status"] == "completed"
-    assert result.outputs["run-id"] == "" and result.outputs["score"] == ""
+    assert result.outputs["run-id"] == ""
+    assert result.outputs["score"] == ""
     assert result.outputs["verdict"] == "no-baseline"
     assert result.outputs["gates"] == "none"
     assert result.outputs["budget-exhausted"] == "false"
-    junit = ET.parse(tmp_path / "junit.xml").getroot()
+    junit = ET.parse(tmp_path / "junit.xml").getroot()  # noqa: S314  (our own file)
     cases = junit.findall("./testsuite/testcase")
     assert [c.get("name") for c in cases] == list(PROMPTS.values())
     assert all(len(c.findall("./properties/property")) == 2 + 3 for c in cases)
@@ -237,9 +239,7 @@ def test_dry_run_shows_the_plan_and_sends_nothing(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
     seed(fake_github, fake_evals)
-    env = h.environment(
-        tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID=IDS, EVALS_REPEATS="3"
-    )
+    env = h.environment(tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID=IDS, EVALS_REPEATS="3")
     result = h.run_cli(env, "--dry-run")
     assert result.code == 0, result.log
     assert "Suite: 3 prompt(s) × 3 run(s) = 9 runs, up to 4 at once" in result.log
@@ -276,7 +276,8 @@ def test_bad_suite_inputs_exit_2_without_a_call(
     h.no_traceback(result)
     assert result.code == 2
     assert expected in result.log
-    assert fake_evals.requests == [] and fake_github.requests == []
+    assert fake_evals.requests == []
+    assert fake_github.requests == []
 
 
 def test_every_suite_problem_is_reported_at_once(
@@ -308,3 +309,19 @@ def test_start_faults_are_still_retried_inside_a_suite(
     result = h.run_cli(env)
     assert result.code == 0, result.log
     assert len(fake_evals.runs) == 2
+
+
+@pytest.mark.parametrize("fake_evals", [{"run_seconds": 600}], indirect=True)
+def test_sigterm_ends_every_run_in_flight_as_error(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
+) -> None:
+    seed(fake_github, fake_evals)
+    env = h.environment(tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID=IDS, EVALS_REPEATS="2")
+    result = h.run_and_signal(env, when=lambda: len(fake_github.statuses(h.HEAD_SHA)) >= 3)
+    h.no_traceback(result)
+    assert result.code == 1
+    finals = _finals(fake_github)
+    assert len(finals) == 3
+    assert {(s["state"], s["description"]) for s in finals} == {("error", "Eval cancelled")}
+    assert len(fake_evals.runs) == 3  # nothing new started after the signal
+    assert len(fake_github.comments(h.PR)) == 1
