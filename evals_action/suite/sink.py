@@ -30,6 +30,7 @@ class SuiteSink:
         self._config = step.config
         self._lock = threading.Lock()
         self.titles: dict[str, str] = {}
+        self._contexts: dict[str, str] = {}  # fixed at a prompt's first status, reused after
         self._aggregate = bool(self._config.status_context) and len(self._config.prompt_ids) > 1
         self._github = (
             None
@@ -101,10 +102,17 @@ class SuiteSink:
                 self._io.annotate("warning", f"PR comment not written: {exc.message}")
 
     def _context(self, prompt_id: str) -> str:
-        override = self._config.status_context
-        return outcome.status_context(
-            title=self.titles.get(prompt_id) or None, prompt_id=prompt_id, override=override
-        )
+        """From the title, as for one run; a title whose context another prompt of the step
+        already has (two prompts, one title) takes the prompt id's instead, so no status hides
+        another and the final status lands where the pending one is."""
+        if prompt_id not in self._contexts:
+            override = self._config.status_context
+            title = self.titles.get(prompt_id) or None
+            chosen = outcome.status_context(title=title, prompt_id=prompt_id, override=override)
+            if chosen in self._contexts.values():
+                chosen = outcome.status_context(title=None, prompt_id=prompt_id, override=None)
+            self._contexts[prompt_id] = chosen
+        return self._contexts[prompt_id]
 
     def _status(self, *, state: str, context: str, description: str, url: str) -> bool:
         if self._config.skip_status:
