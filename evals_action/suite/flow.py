@@ -100,9 +100,20 @@ def run(*, step: Step) -> int:
                 on_first=first,
             )
 
+    def done(prompt_id: str, attempts: tuple[suite_model.Attempt, ...]) -> None:
+        title = out.titles.get(prompt_id) or None
+        out.prompt_done(
+            suite_model.PromptResult(prompt_id=prompt_id, title=title, attempts=attempts)
+        )
+
     with signals.SignalGuard() as guard:
         ran = scheduler.Scheduler(
-            plan=plan, run_one=run_one, clock=deps.clock, overlap=advertised.is_set, stop=stop
+            plan=plan,
+            run_one=run_one,
+            clock=deps.clock,
+            overlap=advertised.is_set,
+            stop=stop,
+            on_done=done,
         ).run()
         guard.disarm()  # from here on a signal cannot stop the final statuses being written
     result = suite_model.SuiteResult(

@@ -68,12 +68,14 @@ class Scheduler:
         clock: Callable[[], float],
         overlap: Callable[[], bool],
         stop: threading.Event,
+        on_done: Callable[[str, tuple[suite_model.Attempt, ...]], None] = lambda p, a: None,
     ) -> None:
         self._plan = plan
         self._run_one = run_one
         self._clock = clock
         self._overlap = overlap
         self._stop = stop
+        self._on_done = on_done  # a prompt's last run ended (none queued, none in flight)
         self._prompts = [
             _Prompt(p, collections.deque([False] * plan.repeats)) for p in plan.prompt_ids
         ]
@@ -136,6 +138,8 @@ class Scheduler:
         kind = attempt.result.kind if attempt.result else None
         if kind in INFRASTRUCTURE and attempt.attempt not in prompt.retries and self._may_start():
             prompt.queue.appendleft(True)  # retried once, before the prompt's next planned run
+        if not prompt.queue and not prompt.in_flight:
+            self._on_done(prompt.prompt_id, tuple(sorted(prompt.attempts, key=_number)))
 
     def _ran(self, *, cancelled: bool) -> Ran:
         attempts: dict[str, tuple[suite_model.Attempt, ...]] = {}
@@ -148,7 +152,7 @@ class Scheduler:
                 for i in range(1, len(p.queue) + 1)
             ]
             stopped = stopped or bool(never)
-            done = sorted(p.attempts, key=lambda a: a.attempt)
+            done = sorted(p.attempts, key=_number)
             attempts[p.prompt_id] = tuple(done + never)
         planned = len(self._plan.prompt_ids) * self._plan.repeats
         return Ran(
@@ -157,3 +161,7 @@ class Scheduler:
             budget_exhausted=self._budget_hit and stopped,
             cancelled=cancelled,
         )
+
+
+def _number(attempt: suite_model.Attempt) -> int:
+    return attempt.attempt

@@ -1,10 +1,11 @@
 """Where a suite's statuses and comment go: GitHub for the action, the terminal for `--local`.
 
 Statuses go through `sinks.GitHubSink.status` (one per prompt, or one under `status-context`
-for several prompts, the worst state); the comment is found by its suite marker among the
-comments the token's identity wrote, then created or updated. Text is redacted here, the status
-description before and after it is cut to 140 characters. Calls come from worker threads, so
-they are serialised.
+for several prompts, the worst state), written by one `writer.StatusWriter` thread so no run
+waits for GitHub; a prompt's final status goes out as soon as its last run ended. The comment
+is found by its suite marker among the comments the token's identity wrote, then created or
+updated. Text is redacted here, the status description before and after it is cut to 140
+characters. Calls come from worker threads, so they are serialised.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from evals_action import errors, models, outcome, sinks, suite_model
-from evals_action.suite import report
+from evals_action.suite import report, writer
 
 if TYPE_CHECKING:
     from evals_action.suite import flow
@@ -39,6 +40,7 @@ class SuiteSink:
                 github=step.github, target=step.target, prompt_id="", step=self._io
             )
         )
+        self._writer = writer.StatusWriter(write=self._send)
 
     def started(self, *, prompt_id: str, run: models.Run) -> None:
         """A run's first read: the prompt's pending status, once per prompt (or per step)."""
@@ -54,31 +56,42 @@ class SuiteSink:
                 url=run.run_url,
             )
 
+    def prompt_done(self, prompt: suite_model.PromptResult) -> None:
+        """A prompt's last run ended: its final status can go out now (several contexts)."""
+        if self._aggregate:
+            return
+        status = report.prompt_status(prompt, timeout_fails=self._config.timeout_fails)
+        with self._lock:
+            self._final(prompt_id=prompt.prompt_id, status=status)
+
     def final(
         self, *, result: suite_model.SuiteResult, statuses: list[report.PromptStatus]
     ) -> bool:
-        """Every final status; False when one could not be written after its pending one."""
+        """Every final status (those already sent as they are are not sent again); False when
+        one could not be written."""
         with self._lock:
             if self._aggregate:
                 worst = min(statuses, key=lambda s: report.STATE_ORDER.index(s.state))
-                return self._status(
+                self._status(
                     state=worst.state,
                     context=self._config.status_context or "",
                     description=worst.description,
                     url=worst.target_url,
                 )
-            ok = True
-            for prompt, status in zip(result.prompts, statuses, strict=True):
-                ok = (
-                    self._status(
-                        state=status.state,
-                        context=self._context(prompt.prompt_id),
-                        description=status.description,
-                        url=status.target_url,
-                    )
-                    and ok
-                )
-            return ok
+            else:
+                for prompt, status in zip(result.prompts, statuses, strict=True):
+                    self._final(prompt_id=prompt.prompt_id, status=status)
+        ok = self._writer.drain()
+        self._writer.close()
+        return ok
+
+    def _final(self, *, prompt_id: str, status: report.PromptStatus) -> None:
+        self._status(
+            state=status.state,
+            context=self._context(prompt_id),
+            description=status.description,
+            url=status.target_url,
+        )
 
     def close(self, *, body: str) -> None:
         body = self._io.secrets.redact(body)
@@ -114,15 +127,19 @@ class SuiteSink:
             self._contexts[prompt_id] = chosen
         return self._contexts[prompt_id]
 
-    def _status(self, *, state: str, context: str, description: str, url: str) -> bool:
+    def _status(self, *, state: str, context: str, description: str, url: str) -> None:
         if self._config.skip_status:
-            return True
-        fields = sinks.StatusFields(
-            state=state,
-            context=context,
-            description=self._io.secrets.fit(description, cut=outcome.status_description),
-            target_url=self._io.secrets.redact(url or ""),
+            return
+        self._writer.put(
+            sinks.StatusFields(
+                state=state,
+                context=context,
+                description=self._io.secrets.fit(description, cut=outcome.status_description),
+                target_url=self._io.secrets.redact(url or ""),
+            )
         )
+
+    def _send(self, fields: sinks.StatusFields) -> bool:
         if self._github is None:
             self._io.info(fields.line())
             return True
