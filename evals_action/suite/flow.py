@@ -144,9 +144,9 @@ def finish(*, step: Step, result: suite_model.SuiteResult, out: suite_sink.Suite
     for prompt, status in zip(result.prompts, statuses, strict=True):
         _annotate(io, prompt=prompt, status=status)
     if config.results_file:
-        _write(config.results_file, results.compact(result) + "\n", io=io)
+        _write(config.results_file, io.secrets.redact(results.compact(result)) + "\n", io=io)
     if config.junit_file:
-        _write(config.junit_file, results.junit(result), io=io)
+        _write(config.junit_file, io.secrets.redact(results.junit(result)), io=io)
     out.close(body=body)
     code = report.exit_code(statuses, result)
     return 1 if code == 0 and not status_ok else code
@@ -164,6 +164,7 @@ def _annotate(io: Any, *, prompt: suite_model.PromptResult, status: report.Promp
 
 def _write(path: str, content: str, *, io: Any) -> None:
     try:
+        pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
         pathlib.Path(path).write_text(content, encoding="utf-8")
     except OSError as exc:
         io.annotate("error", f"could not write {path}: {exc.strerror or exc}")

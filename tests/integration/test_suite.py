@@ -11,7 +11,7 @@ import jsonschema
 import pytest
 
 from evals_action.suite import results
-from tests.fakes.evals import DEFAULT_REPORT, FakeEvals, Fault
+from tests.fakes.evals import DEFAULT_API_KEY, DEFAULT_REPORT, ECHO_API_KEY, FakeEvals, Fault
 from tests.fakes.github import FakeGitHub
 from tests.integration import helpers as h
 
@@ -325,3 +325,29 @@ def test_sigterm_ends_every_run_in_flight_as_error(
     assert {(s["state"], s["description"]) for s in finals} == {("error", "Eval cancelled")}
     assert len(fake_evals.runs) == 3  # nothing new started after the signal
     assert len(fake_github.comments(h.PR)) == 1
+
+
+def test_a_key_the_server_echoes_reaches_no_file_output_status_or_comment(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
+) -> None:
+    seed(fake_github, fake_evals)
+    leak = f"agent saw {ECHO_API_KEY}"
+    report = {**DEFAULT_REPORT, "outcome": "failed", "keyFinding": leak, "grade": ECHO_API_KEY}
+    fake_evals.script("p-alpha", [{"status": "completed", "report": report}])
+    fake_evals.script("p-beta", [{"status": "failed", "failureReason": leak}])
+    results_file = tmp_path / "out" / "results.json"
+    junit_file = tmp_path / "out" / "junit.xml"
+    env = h.environment(
+        tmp_path,
+        fake_github,
+        fake_evals,
+        EVALS_PROMPT_ID="p-alpha,p-beta",
+        EVALS_RESULTS_FILE=str(results_file),
+        EVALS_JUNIT_FILE=str(junit_file),
+    )
+    result = h.run_cli(env)
+    assert result.code == 1, result.log
+    h.assert_no_secrets(result, DEFAULT_API_KEY, github=fake_github)
+    for written in (results_file, junit_file):
+        assert DEFAULT_API_KEY not in written.read_text(encoding="utf-8")
+    valid(results_file.read_text(encoding="utf-8"))
