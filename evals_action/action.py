@@ -45,7 +45,7 @@ class Deps:
     sleep: Callable[[float], None]
     rand: polling.Rand
     new_id: Callable[[], str]
-    new_session: Callable[[], Any] = lambda: None  # a suite's runs: one session each
+    new_session: Callable[[], Any]  # http.new_session: a suite gives each run its own
 
 
 @dataclasses.dataclass(frozen=True)

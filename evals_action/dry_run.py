@@ -76,5 +76,6 @@ def show_suite(
             title=None, prompt_id=prompt_id, override=config.status_context
         )
         step.info(f"Status (first): pending '{status}': Running eval...")
-    step.info(f"Comment: one comment, marker {report.marker(flow.comment_key(config))}")
+    marker = report.marker(flow.comment_key(config), prompt_ids=config.prompt_ids)
+    step.info(f"Comment: one comment, marker {marker}")
     return 0

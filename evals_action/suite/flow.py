@@ -34,8 +34,9 @@ class Step:
 
 
 def comment_key(config: settings.Settings) -> str:
-    """§1: the input, else `<GITHUB_WORKFLOW>/<GITHUB_JOB>` (the job, for one prompt)."""
-    if config.comment_key:
+    """§1: the input; else for several prompts `<GITHUB_WORKFLOW>/<GITHUB_JOB>`, and for one
+    prompt `""`: its runs go in the contract's per-prompt comment (`report.marker`)."""
+    if config.comment_key or len(config.prompt_ids) == 1:
         return config.comment_key
     return "/".join(p for p in (config.github.workflow, config.github.job) if p) or "evals"
 

@@ -102,7 +102,10 @@ def budget_line(result: suite_model.SuiteResult) -> str:
     return f"budget reached after {result.runs_started} of {result.runs_planned} runs"
 
 
-def marker(comment_key: str) -> str:
+def marker(comment_key: str, *, prompt_ids: tuple[str, ...] = ()) -> str:
+    """The suite comment's first line; one prompt without a key keeps the contract's marker."""
+    if not comment_key and len(prompt_ids) == 1:
+        return render.marker(prompt_ids[0])
     safe = comment_key.replace("--", "-\u200b-").replace(">", "&gt;")
     return f"{MARKER_PREFIX}{safe} -->"
 
@@ -128,4 +131,5 @@ def table(result: suite_model.SuiteResult) -> str:
 def _suite_comment_body(result: suite_model.SuiteResult) -> str:
     """THE seam for the suite comment (s-scomment's `suite_comment.render` replaces this body at
     merge): the marker on the first line, then the summary table."""
-    return marker(result.comment_key) + "\n" + table(result)
+    ids = tuple(p.prompt_id for p in result.prompts)
+    return marker(result.comment_key, prompt_ids=ids) + "\n" + table(result)

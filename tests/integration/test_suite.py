@@ -351,3 +351,19 @@ def test_a_key_the_server_echoes_reaches_no_file_output_status_or_comment(
     for written in (results_file, junit_file):
         assert DEFAULT_API_KEY not in written.read_text(encoding="utf-8")
     valid(results_file.read_text(encoding="utf-8"))
+
+
+def test_one_prompt_with_repeats_updates_the_prompts_own_sticky_comment(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
+) -> None:
+    seed(fake_github, fake_evals)
+    env = h.environment(
+        tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID="p-alpha", EVALS_REPEATS="2"
+    )
+    first = h.run_cli(env)
+    assert first.code == 0, first.log
+    again = h.run_cli(env)
+    assert again.code == 0, again.log
+    (comment,) = fake_github.comments(h.PR)
+    assert comment["body"].startswith("<!-- 2027-eval-comment:p-alpha -->\n")
+    assert again.outputs["prompt-title"] == "Alpha checkout"
