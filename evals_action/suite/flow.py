@@ -68,6 +68,17 @@ def run(*, step: Step) -> int:
     )
 
     def run_one(prompt_id: str, number: int) -> suite_model.Attempt:
+        try:
+            return attempt_of(prompt_id, number)
+        except Exception as exc:  # noqa: BLE001 - a bug ends this run, never the whole step
+            deps.step.annotate(
+                "error", f"Internal error ({type(exc).__name__}: {exc}); please report it"
+            )
+            lost = models.Run(run_id="", status=models.FAILED, run_url="")
+            failed = outcome.unavailable(lost, reason=f"internal error ({type(exc).__name__})")
+            return suite_model.Attempt(prompt_id=prompt_id, attempt=number, run=None, result=failed)
+
+    def attempt_of(prompt_id: str, number: int) -> suite_model.Attempt:
         one = dataclasses.replace(config, prompt_ids=(prompt_id,))
         session = deps.new_session()
         backend = backends.create(
