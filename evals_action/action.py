@@ -31,6 +31,7 @@ from evals_action import (
     sinks,
     starting,
 )
+from evals_action.suite import flow
 
 
 @dataclasses.dataclass(frozen=True)
@@ -44,6 +45,7 @@ class Deps:
     sleep: Callable[[float], None]
     rand: polling.Rand
     new_id: Callable[[], str]
+    new_session: Callable[[], Any]  # transport.new_session: a suite gives each run its own
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,6 +73,10 @@ def run(
         prepared = _prepare(config=config, deps=deps, target=target)
         if prepared is None:
             return 0
+        if config.is_suite:
+            return flow.run(
+                step=_suite_step(config=config, deps=deps, prepared=prepared, sink=sink)
+            )
         return _run(config=config, deps=deps, prepared=prepared, sink=sink)
 
 
@@ -81,6 +87,14 @@ def preview(*, config: settings.Settings, deps: Deps) -> int:
         prepared = _prepare(config=config, deps=deps, target=None)
         if prepared is None:
             return 0
+        if config.is_suite:
+            return dry_run.show_suite(
+                config=config,
+                target=prepared.target,
+                backend=prepared.backend,
+                request=prepared.request,
+                step=deps.step,
+            )
         return dry_run.show(
             config=config,
             target=prepared.target,
@@ -88,6 +102,19 @@ def preview(*, config: settings.Settings, deps: Deps) -> int:
             request=prepared.request,
             step=deps.step,
         )
+
+
+def _suite_step(
+    *, config: settings.Settings, deps: Deps, prepared: _Prepared, sink: sinks.Opener
+) -> flow.Step:
+    return flow.Step(
+        config=config,
+        deps=deps,
+        target=prepared.target,
+        github=prepared.github.for_token,
+        context=_context(prepared.target),
+        local=sink is sinks.to_terminal,
+    )
 
 
 def _open_log(*, config: settings.Settings, step: actions_runtime.StepIO) -> None:

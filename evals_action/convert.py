@@ -205,3 +205,88 @@ def clean_workflow_repo(*, name: str, raw: str) -> str:
 
 def clean_workflow_ref(*, name: str, raw: str) -> str:
     return clean_text(name=name, raw=raw) or "main"
+
+
+# --- suites (suites-contract §1) ---
+
+MAX_REPEATS = 50
+
+
+def clean_prompt_ids(*, name: str, raw: str) -> tuple[str, ...]:
+    """One prompt id, or several separated by newlines and/or commas; blanks ignored."""
+    ids = tuple(p.strip() for p in raw.replace("\n", ",").split(",") if p.strip())
+    if raw.strip() and not ids:
+        raise ValueError(f"{name} lists no prompt id (got '{raw.strip()}')")
+    seen: set[str] = set()
+    for prompt_id in ids:
+        if prompt_id in seen:
+            raise ValueError(
+                f"{name} lists '{prompt_id}' more than once: list each prompt once "
+                "and use repeats for several runs"
+            )
+        seen.add(prompt_id)
+    return ids
+
+
+def clean_int(*, name: str, raw: str, low: int, high: int, default: int | None) -> int | None:
+    """A whole number in `low..high`; `default` when unset."""
+    if raw.strip() == "":
+        return default
+    text = raw.strip()
+    if not text.isdigit() or not low <= int(text) <= high:
+        raise ValueError(f"{name} must be a whole number from {low} to {high} (got '{raw}')")
+    return int(text)
+
+
+def clean_bounded(*, name: str, raw: str, low: float, high: float) -> float | None:
+    """A number in `low..high`, or None when unset."""
+    if raw.strip() == "":
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be a number from {low:g} to {high:g} (got '{raw}')")
+    return value
+
+
+def clean_repeats(*, name: str, raw: str) -> int:
+    return clean_int(name=name, raw=raw, low=1, high=MAX_REPEATS, default=1) or 1
+
+
+def clean_max_repeats(*, name: str, raw: str) -> int | None:
+    """Unset is `None`; `settings.load` then uses repeats."""
+    return clean_int(name=name, raw=raw, low=1, high=MAX_REPEATS, default=None)
+
+
+def clean_concurrency(*, name: str, raw: str) -> int:
+    return clean_int(name=name, raw=raw, low=1, high=32, default=4) or 4
+
+
+def clean_baseline_runs(*, name: str, raw: str) -> int:
+    return clean_int(name=name, raw=raw, low=1, high=100, default=10) or 10
+
+
+def clean_min_score(*, name: str, raw: str) -> float | None:
+    return clean_bounded(name=name, raw=raw, low=0, high=100)
+
+
+def clean_min_pass_rate(*, name: str, raw: str) -> float | None:
+    return clean_bounded(name=name, raw=raw, low=0, high=1)
+
+
+def clean_budget_usd(*, name: str, raw: str) -> float | None:
+    if raw.strip() == "":
+        return None
+    return clean_positive(name=name, raw=raw.strip(), default=0.0)
+
+
+def clean_output_file(*, name: str, raw: str) -> str:
+    """A path the step writes to: unset stays `""`; a directory is refused."""
+    import os
+
+    path = raw.strip()
+    if path and (path.endswith(("/", os.sep)) or os.path.isdir(path)):
+        raise ValueError(f"{name} must be a file path, not a directory (got '{path}')")
+    return path

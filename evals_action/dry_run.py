@@ -40,3 +40,42 @@ def show(
     view = reporting.view(config=config, target=target, run=preview, result=pending, baseline=None)
     step.info("Comment (first):\n" + render.comment(view))
     return 0
+
+
+def show_suite(
+    *,
+    config: settings.Settings,
+    target: models.Target,
+    backend: Any,
+    request: models.StartRequest,
+    step: actions_runtime.StepIO,
+) -> int:
+    """A suite's preview: the plan, one start request per prompt (with `context.suite` and
+    `context.attempt`), each prompt's first status, and where the comment goes."""
+    import dataclasses
+
+    from evals_action.suite import flow, report
+
+    runs = len(config.prompt_ids) * config.repeats
+    step.info("Dry run: nothing is sent, no eval starts, nothing is written to GitHub.")
+    step.info(f"Pull request: #{target.pr_number}" if target.pr_number else "Pull request: none")
+    step.info(f"Commit: {target.sha}" if target.sha else "Commit: none")
+    step.info(f"Backend: {config.backend}")
+    step.info(
+        f"Suite: {len(config.prompt_ids)} prompt(s) × {config.repeats} run(s) = {runs} runs, "
+        f"up to {config.concurrency} at once"
+        + (f", budget ${config.budget_usd:g}" if config.budget_usd is not None else "")
+    )
+    context = dict(request.context or {}) | {"suite": "(one id per step)"}
+    for prompt_id in config.prompt_ids:
+        one = dataclasses.replace(request, prompt_id=prompt_id, context=context | {"attempt": 1})
+        sent: models.RequestPreview = backend.describe(request=one)
+        step.info(f"Request: {sent.method} {sent.url}")
+        step.info("Body: " + json.dumps(sent.body, ensure_ascii=False))
+        status = outcome.status_context(
+            title=None, prompt_id=prompt_id, override=config.status_context
+        )
+        step.info(f"Status (first): pending '{status}': Running eval...")
+    marker = report.marker(flow.comment_key(config), prompt_ids=config.prompt_ids)
+    step.info(f"Comment: one comment, marker {marker}")
+    return 0

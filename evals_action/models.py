@@ -30,6 +30,8 @@ WIRE_STATUSES = frozenset({PENDING, RUNNING, COMPLETED, FAILED, SUPERSEDED})
 # A server that holds `GET /api/v1/runs/{id}?wait=N` until the run changes says so in this header
 # (its value: the longest wait it allows, in seconds); clients long-poll only when they see it.
 LONG_POLL_HEADER = "X-Evals-Long-Poll"
+# `1`: runs of one step (same `context.suite`) never supersede each other (suites-contract §6).
+SUITES_HEADER = "X-Evals-Suites"
 
 
 @dataclasses.dataclass(frozen=True)

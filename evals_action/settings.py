@@ -39,6 +39,8 @@ class GitHubContext:
     run_id: str = ""
     run_attempt: str = ""
     actions: bool = False  # running inside GitHub Actions (GITHUB_ACTIONS=true)
+    workflow: str = ""  # GITHUB_WORKFLOW, GITHUB_JOB: a suite's default comment-key
+    job: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,7 +73,7 @@ class Settings:
 
     api_key: str = dataclasses.field(repr=False)
     api_base_url: str
-    prompt_id: str
+    prompt_ids: tuple[str, ...]
     url_map: Mapping[str, str]
     template_vars: Mapping[str, Any] | None
     deployment_url: str | None
@@ -87,6 +89,28 @@ class Settings:
     backend: str
     rollout: RolloutSettings
     github: GitHubContext
+    repeats: int = 1
+    max_repeats: int = 1
+    concurrency: int = 4
+    comment_key: str = ""
+    baseline_runs: int = 10
+    min_score: float | None = None
+    min_pass_rate: float | None = None
+    fail_on_regression: bool = False
+    budget_usd: float | None = None
+    results_file: str = ""
+    junit_file: str = ""
+
+    @property
+    def prompt_id(self) -> str:
+        """The first (for one prompt: the) prompt id."""
+        return self.prompt_ids[0] if self.prompt_ids else ""
+
+    @property
+    def is_suite(self) -> bool:
+        """Several prompts, several runs, or a `comment-key` (a share in a comment with other
+        steps): the suite runner, not the contract's single run."""
+        return len(self.prompt_ids) > 1 or self.max_repeats > 1 or bool(self.comment_key)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -158,6 +182,8 @@ def load_github_context(environ: Mapping[str, str]) -> GitHubContext:
         run_id=_env(environ, "GITHUB_RUN_ID"),
         run_attempt=_env(environ, "GITHUB_RUN_ATTEMPT"),
         actions=_env(environ, "GITHUB_ACTIONS").lower() == "true",
+        workflow=_env(environ, "GITHUB_WORKFLOW"),
+        job=_env(environ, "GITHUB_JOB"),
     )
 
 
@@ -184,6 +210,12 @@ def load(
     for name, other, value in kind.required_when:
         if values[other] == value and not raw[name].strip():
             c.problems.append(f"{names.required(name)} when {other} is {value}")
+    max_repeats, repeats = values["max-repeats"], values["repeats"]
+    if max_repeats is not None and "repeats" not in c.refused and max_repeats < repeats:
+        c.problems.append(
+            f"{names('max-repeats')} must be at least {names('repeats')} ({repeats}) "
+            f"(got '{max_repeats}')"
+        )
     github = load_github_context(environ)
     if need_github_token and not (values["skip-comment"] and values["skip-status"]):
         _check_github_writes(c, token=raw["github-token"], github=github, names=names)
@@ -239,6 +271,8 @@ def _settings(*, values: Mapping[str, Any], github: GitHubContext) -> Settings:
     """Each input's value into its field; the defaults that depend on another input filled in."""
     fields = {item.attribute: values[item.name] for item in inputs.TABLE}
     fields["url_map"] = fields["url_map"] or {}
+    if fields["max_repeats"] is None:
+        fields["max_repeats"] = fields["repeats"]
     if fields["timeout_minutes"] is None:
         fields["timeout_minutes"] = fields["wait_timeout_minutes"]
     rollout = RolloutSettings(**{k: v for k, v in fields.items() if k in _ROLLOUT_FIELDS})

@@ -86,6 +86,7 @@ def real_deps(*, config: settings.Settings, mode: str) -> action.Deps:
         sleep=time.sleep,
         rand=random.uniform,
         new_id=lambda: str(uuid.uuid4()),
+        new_session=transport.new_session,
     )
 
 

@@ -34,10 +34,16 @@ class EvalsApiBackend:
         self._auth = {"Authorization": f"Bearer {api_key}"}
         self._timeout = timeout
         self._long_poll_max = 0.0
+        self._suites = False
 
     @property
     def start_policy(self) -> polling.RetryPolicy:
         return polling.START  # contract §4: the POST is retried up to 3 times
+
+    @property
+    def supports_suites(self) -> bool:
+        """True once the server advertised that runs of one step never supersede each other."""
+        return self._suites
 
     @property
     def supports_long_poll(self) -> bool:
@@ -54,6 +60,7 @@ class EvalsApiBackend:
             body=start_body(request),
             timeout=self._timeout,
         )
+        self._suites = response.headers.get(models.SUITES_HEADER, "").strip() == "1"
         data = transport.json_body(response, what="start eval run")
         if not isinstance(data, dict):
             raise errors.FatalAPIError("start response is not a JSON object")
@@ -95,6 +102,7 @@ class EvalsApiBackend:
             timeout=timeout,
         )
         self._long_poll_max = _seconds(response.headers.get(models.LONG_POLL_HEADER))
+        self._suites = response.headers.get(models.SUITES_HEADER, "").strip() == "1"
         data = transport.json_body(response, what="read eval run")
         if not isinstance(data, dict):
             raise errors.ClientAPIError("read eval run: the body is not a JSON object")

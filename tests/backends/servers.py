@@ -46,6 +46,8 @@ class RolloutService(FakeServer):
         self.init_replies: collections.deque[Reply] = collections.deque()
         self.inits: list[dict[str, Any]] = []
         self.scripts: dict[str, collections.deque[dict[str, Any]]] = {}
+        # what a rollout without a script answers (suites: ids are fresh per run)
+        self.default_answer: dict[str, Any] = {"terminated": False}
 
     def script(self, rollout_id: str, *answers: dict[str, Any]) -> None:
         """`GET /status` answers for one rollout, in order; the last one repeats."""
@@ -79,7 +81,7 @@ class RolloutService(FakeServer):
         rollout_id = request.query.get("rollout_id", "")
         answers = self.scripts.get(rollout_id)
         if not answers:
-            return Reply(200, {"terminated": False})
+            return Reply(200, self.default_answer)
         answer = answers.popleft() if len(answers) > 1 else answers[0]
         if "_reply" in answer:
             return Reply(**answer["_reply"])

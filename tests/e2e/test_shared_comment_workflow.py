@@ -32,10 +32,7 @@ from .test_docs_workflows import (
     slug,
 )
 
-pytestmark = [
-    pytest.mark.e2e,
-    pytest.mark.xfail(strict=True, reason="needs the suite runner: merges with r-suite-run"),
-]
+pytestmark = [pytest.mark.e2e]
 
 NAME = "Evals with one shared comment"
 KEY = "pr-evals"

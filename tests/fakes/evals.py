@@ -26,6 +26,12 @@ Contract checks (appended to `violations`, the request is still answered): a mis
 `Idempotency-Key` or not JSON, a body key other than urlMap/templateArgs/context (`templateVars`
 by name), an empty `templateArgs`, `?wait` beyond what was advertised.
 
+Suites: `run_seconds=S` keeps every run `running` for S seconds after its creation before its
+script goes on (runs with durations); `runs` records each run's `createdT` and `finishedT` (when a
+terminal state was first answered, `time.monotonic()`), so tests can tell whether two runs of one
+prompt overlapped. `suites=True` advertises `X-Evals-Suites: 1` (runs of one step never supersede
+each other, suites-contract §6) on every answer to the API.
+
 Run standalone with `python -m tests.fakes.evals --port 0 [--state-file F]`; see `main`.
 """
 
@@ -129,6 +135,7 @@ class _Run:
     cursor: int = 0
     gets: int = 0
     last: dict[str, Any] | None = None  # the Run JSON the client saw last
+    finished_t: float | None = None  # when a terminal state was first answered
 
 
 class FakeEvals(FakeServer):
@@ -154,6 +161,8 @@ class FakeEvals(FakeServer):
         *,
         api_key: str = DEFAULT_API_KEY,
         long_poll: bool | int = False,
+        run_seconds: float = 0.0,
+        suites: bool = False,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
@@ -162,6 +171,8 @@ class FakeEvals(FakeServer):
         self.long_poll_max = (
             0 if long_poll is False else DEFAULT_LONG_POLL if long_poll is True else int(long_poll)
         )
+        self.run_seconds = run_seconds
+        self.suites = suites
         self._prompts: dict[str, dict[str, Any]] = {}
         self._scripts: dict[str, list[Step]] = {}
         self._runs: dict[str, _Run] = {}
@@ -245,6 +256,8 @@ class FakeEvals(FakeServer):
                     "idempotencyKey": r.idempotency_key,
                     "gets": r.gets,
                     "last": copy.deepcopy(r.last),
+                    "createdT": r.created_t,
+                    "finishedT": r.finished_t,
                 }
                 for r in self._runs.values()
             ]
@@ -271,6 +284,12 @@ class FakeEvals(FakeServer):
     # --- request handling ----------------------------------------------------------------------
 
     def _handle(self, request: RecordedRequest, raw: bytes) -> Reply:
+        reply = self._route(request)
+        if self.suites:
+            reply.headers = {**(reply.headers or {}), "X-Evals-Suites": "1"}
+        return reply
+
+    def _route(self, request: RecordedRequest) -> Reply:
         parts = [unquote(p) for p in request.path.split("/")]
         authorized = self._check_headers(request)
         if not authorized:
@@ -396,6 +415,9 @@ class FakeEvals(FakeServer):
         if run is None:
             return Reply(404, {"error": "Run not found"})
         run.gets += 1
+        if time.monotonic() - run.created_t < self.run_seconds:
+            run.last = {**self._run_base(run.run_id, run.prompt_id), "status": "running"}
+            return Reply(200, run.last)
         wait = self._wait_seconds(request)
         step = self._next_step(run, skip_unchanged=wait is not None)
         if step is None and wait is not None and not _terminal(run.last):
@@ -408,6 +430,8 @@ class FakeEvals(FakeServer):
             reply.headers = {**headers, **reply.headers}
             return reply
         run.last = {**self._run_base(run.run_id, run.prompt_id), **copy.deepcopy(dict(step))}
+        if _terminal(run.last) and run.finished_t is None:
+            run.finished_t = time.monotonic()
         key = (request.header("authorization") or "").partition(" ")[2]
         return Reply(200, _echo(run.last, key), headers)
 

@@ -59,6 +59,7 @@ def run_flow(
         sleep=fake_time.sleep,
         rand=lambda a, b: 1.0,
         new_id=lambda: "11111111-2222-3333-4444-555555555555",
+        new_session=transport.new_session,
     )
     code = action.run(config=config, deps=deps, sink=sinks.to_github)
     return code, out.getvalue()
