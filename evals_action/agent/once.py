@@ -1,0 +1,126 @@
+"""`evals-action agent --once`: one rollout inside a dispatched workflow (`github-workflow`).
+
+The workflow receives the contract's four inputs (`completion_params`, `metadata`,
+`model_base_url`, `api_key`) and passes them through `env:`; the task itself comes from a prompt
+file in the repository (the action's prompt-file format: `{"title", "messages", "tools",
+"completion_params"}`), whose path may name the row: `prompts/{row_id}.json`. Messages get
+`{{name}}` from `metadata.template_args` and production hosts pointed at `metadata.url_map`'s
+previews, as the action does before it dispatches. The result is written with
+`evals_action.rollout.write_result` to `rollout-result.json` for the `rollout-result` artifact.
+Bad inputs raise `errors.ConfigError` (exit 2), all problems together, naming each input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import urllib.parse
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from evals_action import errors, rollout
+from evals_action.agent import rollouts
+
+PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    completion_params: str
+    metadata: str
+    model_base_url: str
+    api_key: str = dataclasses.field(repr=False)
+    prompt_file: str
+    result_file: Path
+
+
+def request(*, inputs: Inputs) -> dict[str, Any]:
+    """The InitRequest these inputs stand for; `ConfigError` listing every problem."""
+    problems: list[str] = []
+    params = _json_object(inputs.completion_params, "completion_params", problems)
+    metadata = _json_object(inputs.metadata, "metadata", problems)
+    if metadata is not None and not isinstance(metadata.get("rollout_id"), str):
+        problems.append("metadata: needs a rollout_id string (the contract's correlation ids)")
+    if not inputs.model_base_url.startswith(("http://", "https://")):
+        problems.append("model_base_url: must be the http(s) URL of an OpenAI-compatible API")
+    prompt = _prompt(inputs.prompt_file, metadata or {}, problems)
+    if problems or params is None or metadata is None or prompt is None:
+        raise errors.ConfigError(problems)
+    args = (
+        metadata.get("template_args") if isinstance(metadata.get("template_args"), Mapping) else {}
+    )
+    url_map = metadata.get("url_map") if isinstance(metadata.get("url_map"), Mapping) else {}
+    return {
+        "completion_params": {**(prompt.get("completion_params") or {}), **params},
+        "messages": [_targeted(dict(m), args, url_map) for m in prompt["messages"]],
+        "tools": prompt.get("tools"),
+        "model_base_url": inputs.model_base_url,
+        "metadata": metadata,
+        "api_key": inputs.api_key or None,
+    }
+
+
+def run(*, inputs: Inputs, settings: rollouts.Settings) -> rollouts.Finished:
+    """Run the rollout and write its result file; the status says how it ended."""
+    finished = rollouts.execute(request=request(inputs=inputs), settings=settings)
+    fields = {k: v for k, v in finished.result.items() if k != "schema"}
+    rollout.write_result(inputs.result_file, **fields)
+    return finished
+
+
+def _json_object(text: str, name: str, problems: list[str]) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        problems.append(f"{name}: not valid JSON; pass the workflow input unchanged")
+        return None
+    if not isinstance(value, dict):
+        problems.append(f"{name}: must be a JSON object")
+        return None
+    return value
+
+
+def _prompt(
+    template: str, metadata: Mapping[str, Any], problems: list[str]
+) -> dict[str, Any] | None:
+    if not template:
+        problems.append("--prompt-file: required with --once (the task's messages)")
+        return None
+    path = Path(template.replace("{row_id}", str(metadata.get("row_id") or "")))
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        problems.append(f"--prompt-file: cannot read {path} ({exc.strerror})")
+        return None
+    except ValueError:
+        problems.append(f"--prompt-file: {path} is not valid JSON")
+        return None
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if (
+        not isinstance(messages, list)
+        or not messages
+        or not all(isinstance(m, dict) for m in messages)
+    ):
+        problems.append(f"--prompt-file: {path} needs a non-empty messages list")
+        return None
+    return data
+
+
+def _targeted(
+    message: dict[str, Any], args: Mapping[str, Any], url_map: Mapping[str, Any]
+) -> dict[str, Any]:
+    content = message.get("content")
+    if isinstance(content, str):
+        message["content"] = _apply(content, args, url_map)
+    return message
+
+
+def _apply(text: str, args: Mapping[str, Any], url_map: Mapping[str, Any]) -> str:
+    text = PLACEHOLDER.sub(lambda m: str(args.get(m.group(1), m.group(0))), text)
+    for host, preview in url_map.items():
+        target = urllib.parse.urlsplit(str(preview)).netloc
+        if host and target:
+            text = re.sub(r"(?<![\w.-])" + re.escape(host) + r"(?![\w-]|\.\w)", target, text)
+    return text
