@@ -59,7 +59,9 @@ def parse_prices(*, data: Any, where: str) -> dict[str, Price]:
             entry.get(k) if isinstance(entry, Mapping) else None for k in ("input", "output")
         ]
         if all(_price(n) for n in numbers):
-            prices[str(model)] = Price(input_per_mtok=numbers[0], output_per_mtok=numbers[1])
+            prices[str(model)] = Price(
+                input_per_mtok=float(numbers[0] or 0), output_per_mtok=float(numbers[1] or 0)
+            )
         else:
             problems.append(
                 f"--prices: {where}: {model!r} needs input and output, US dollars per million "

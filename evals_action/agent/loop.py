@@ -72,7 +72,7 @@ def run(*, rollout: Rollout, clock: Callable[[], float]) -> dict[str, Any]:
         message = {k: v for k, v in reply.message.items() if v is not None}
         messages.append(message)
         calls = [c for c in message.get("tool_calls") or [] if isinstance(c, Mapping)]
-        answer = _text(message.get("content"))
+        answer = text(message.get("content"))
         steps.end(step, summary=answer or _call_names(calls), error=None)
         if not calls:
             break
@@ -86,7 +86,7 @@ def run(*, rollout: Rollout, clock: Callable[[], float]) -> dict[str, Any]:
 
 
 def _call(*, call: Mapping[str, Any], toolbox: tools.Toolbox, steps: trace.Trace) -> tools.Outcome:
-    function = call.get("function") if isinstance(call.get("function"), Mapping) else {}
+    function = mapping(call.get("function"))
     name = str(function.get("name") or "")
     raw = function.get("arguments")
     try:
@@ -138,19 +138,25 @@ def _small(message: Mapping[str, Any]) -> dict[str, Any]:
     if message.get("role") == "tool":
         return {
             **message,
-            "content": trace.cut(_text(message.get("content")), limit=MESSAGE_TEXT_LIMIT),
+            "content": trace.cut(text(message.get("content")), limit=MESSAGE_TEXT_LIMIT),
         }
     return dict(message)
 
 
-def _call_names(calls: Sequence[Mapping[str, Any]]) -> str:
-    names = [str((c.get("function") or {}).get("name") or "?") for c in calls]
-    return "calls " + ", ".join(names) if names else "no answer"
+def mapping(value: Any) -> Mapping[str, Any]:
+    """`value` when it is a JSON object, else an empty one."""
+    return value if isinstance(value, Mapping) else {}
 
 
-def _text(value: Any) -> str:
+def text(value: Any) -> str:
+    """A message's content as text (OpenAI content parts joined)."""
     if isinstance(value, str):
         return value.strip()
     if isinstance(value, list):
         return " ".join(str(p.get("text", "")) for p in value if isinstance(p, Mapping)).strip()
     return ""
+
+
+def _call_names(calls: Sequence[Mapping[str, Any]]) -> str:
+    names = [str((c.get("function") or {}).get("name") or "?") for c in calls]
+    return "calls " + ", ".join(names) if names else "no answer"

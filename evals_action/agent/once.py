@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from evals_action import errors, rollout
-from evals_action.agent import rollouts
+from evals_action.agent import loop, rollouts
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
 
@@ -48,10 +48,8 @@ def request(*, inputs: Inputs) -> dict[str, Any]:
     prompt = _prompt(inputs.prompt_file, metadata or {}, problems)
     if problems or params is None or metadata is None or prompt is None:
         raise errors.ConfigError(problems)
-    args = (
-        metadata.get("template_args") if isinstance(metadata.get("template_args"), Mapping) else {}
-    )
-    url_map = metadata.get("url_map") if isinstance(metadata.get("url_map"), Mapping) else {}
+    args = loop.mapping(metadata.get("template_args"))
+    url_map = loop.mapping(metadata.get("url_map"))
     return {
         "completion_params": {**(prompt.get("completion_params") or {}), **params},
         "messages": [_targeted(dict(m), args, url_map) for m in prompt["messages"]],
@@ -105,7 +103,7 @@ def _prompt(
     ):
         problems.append(f"--prompt-file: {path} needs a non-empty messages list")
         return None
-    return data
+    return dict(data)
 
 
 def _targeted(

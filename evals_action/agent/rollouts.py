@@ -22,7 +22,8 @@ from typing import Any
 import requests
 
 from evals_action import rollout
-from evals_action.agent import limits, loop, model, tools
+from evals_action.agent import limits as budgets
+from evals_action.agent import loop, model, tools
 from evals_action.agent.tools import browser, shell
 from evals_action.agent.tools import http as http_tool
 
@@ -32,8 +33,8 @@ GROUPS = ("browser", "http", "shell")
 @dataclasses.dataclass(frozen=True)
 class Settings:
     chromium: str | None  # resolved executable; None when the browser is not offered
-    limits: limits.Limits = limits.Limits()
-    prices: Mapping[str, limits.Price] = dataclasses.field(default_factory=dict)
+    limits: budgets.Limits = budgets.Limits()
+    prices: Mapping[str, budgets.Price] = dataclasses.field(default_factory=dict)
     groups: tuple[str, ...] = ("browser", "http")
     shell_timeout: float = 60.0
     sleep: Callable[[float], None] = time.sleep
@@ -84,7 +85,7 @@ def execute(*, request: Mapping[str, Any], settings: Settings) -> Finished:
                 params=params,
                 sleep=settings.sleep,
             )
-            budget = limits.Budget(
+            budget = budgets.Budget(
                 limits=settings.limits,
                 price=settings.prices.get(str(params.get("model", ""))),
                 clock=settings.clock,
@@ -125,10 +126,10 @@ def problem(request: Any) -> str | None:
 
 
 def _scope(request: Mapping[str, Any]) -> tools.Scope:
-    metadata = request.get("metadata") if isinstance(request.get("metadata"), Mapping) else {}
-    url_map = metadata.get("url_map") if isinstance(metadata.get("url_map"), Mapping) else {}
+    metadata = loop.mapping(request.get("metadata"))
+    url_map = loop.mapping(metadata.get("url_map"))
     prompt = "\n".join(
-        loop._text(m.get("content"))
+        loop.text(m.get("content"))
         for m in request.get("messages") or []
         if isinstance(m, Mapping) and m.get("role") in ("system", "user")
     )

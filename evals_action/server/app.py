@@ -49,6 +49,7 @@ from evals_action.server import (
     runner,
     security,
     store,
+    traces,
 )
 
 log = logging.getLogger("evals_action.server")
@@ -184,6 +185,7 @@ def create_app(
         Route("/", open_(dashboard_page), methods=["GET"]),
         Route("/dashboard", open_(dashboard_page), methods=["GET"]),
         Route("/runs/{run_id}", open_(run_page), methods=["GET"]),
+        Route("/runs/{run_id}/files/{name}", open_(run_file), methods=["GET"]),
         Route("/reports/{slug}", open_(report_page), methods=["GET"]),
     ]
     application = Starlette(
@@ -471,18 +473,33 @@ async def report_page(request: Request, server: Server) -> Response:
     )
 
 
+async def run_file(request: Request, server: Server) -> Response:
+    """A screenshot from the agent's trace (server/traces.py)."""
+    name = request.path_params["name"]
+    found = None
+    if traces.FILE_NAME.match(name):  # screenshots only: the trace is shown by the pages
+        found = await run_in_threadpool(
+            server.db.get_file, run_id=request.path_params["run_id"], name=name
+        )
+    if found is None:
+        return _html((pages.not_found(what="file"), 404))
+    return Response(found[1], media_type=found[0], headers={"Cache-Control": "max-age=86400"})
+
+
 def _render_run(*, db: store.Store, run_id: str, show_values: bool) -> tuple[str, int]:
     run = db.get_run(run_id=run_id)
     if run is None:
         return pages.not_found(what="run"), 404
-    return pages.run(run=run, show_values=show_values), 200
+    trace = db.get_trace(run_id=run_id)
+    return pages.run(run=run, show_values=show_values, trace=trace), 200
 
 
 def _render_report(*, db: store.Store, slug: str, show_values: bool) -> tuple[str, int]:
     run = db.get_by_slug(slug=slug)
     if run is None or run.report is None:
         return pages.not_found(what="report"), 404
-    return pages.report(run=run, show_values=show_values), 200
+    trace = db.get_trace(run_id=run.run_id)
+    return pages.report(run=run, show_values=show_values, trace=trace), 200
 
 
 def _html(page: str | tuple[str, int]) -> HTMLResponse:

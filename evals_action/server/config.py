@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from evals_action import errors
-from evals_action.server import egress
+from evals_action.server import egress, traces
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -54,7 +54,7 @@ else:  # pragma: no cover - Python 3.10 only
     import tomli as tomllib
 
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_.-]*)\s*\}\}")
-CHECK_TYPES = ("contains", "regex", "json_equals", "http", "llm_judge")
+CHECK_TYPES = ("contains", "regex", "json_equals", "http", "llm_judge", "trace")
 TARGETS = ("remote", "github-workflow")
 
 
@@ -363,9 +363,12 @@ def _check(item: Any, where: str, problems: list[str]) -> Check | None:
         "json_equals": "path",
         "http": "url",
         "llm_judge": "criteria",
+        "trace": "path",
     }[kind]
     if not item.get(needs):
         problems.append(f"{where}: a {kind} check needs {needs}")
+    if kind == "trace" and item.get("path") not in traces.FACTS:
+        problems.append(f"{where}.path must be one of {', '.join(traces.FACTS)} for a trace check")
     if kind == "regex":
         try:
             re.compile(str(item.get("pattern", "")))
@@ -391,6 +394,8 @@ def _default_name(values: Mapping[str, Any]) -> str:
         return f"result {values.get('path', '')} == {values.get('expected')!r}"
     if kind == "http":
         return f"{values.get('method', 'GET')} {values.get('url', '')}"
+    if kind == "trace":
+        return f"trace {values.get('path', '')}"
     return "judge: " + str(values.get("criteria", ""))[:60]
 
 

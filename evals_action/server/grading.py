@@ -25,7 +25,7 @@ from typing import Any
 import requests
 
 from evals_action.backends import rollout_common
-from evals_action.server import config, egress
+from evals_action.server import config, egress, traces
 
 ANSWER_LIMIT = 4000
 GRADES = (
@@ -95,6 +95,10 @@ def report(
     key_finding = f"{failed.name}: {failed.detail}" if failed else None
     if key_finding is None and outcome != "succeeded":
         key_finding = _text((finished.result or {}).get("summary")) or finished.message
+    trace = traces.for_report(finished.result)
+    step = traces.failing_step(trace) if outcome != "succeeded" else None
+    if key_finding and step is not None:
+        key_finding = f"{key_finding} (trace: step {step}, {url}#step-{step})"
     return {
         "slug": slug,
         "url": url,
@@ -108,6 +112,7 @@ def report(
         "metrics": metrics(finished=finished),
         "dimensions": [dataclasses.asdict(r) for r in results],
         "answer": answer[:ANSWER_LIMIT],
+        **({"trace": trace} if trace else {}),
     }
 
 
@@ -166,6 +171,14 @@ def run_check(
         passed, detail = _json_equals(check=check, result=finished.result)
     elif kind == "http":
         passed, detail = _http(check=check, context=context)
+    elif kind == "trace":
+        passed, detail = traces.check(
+            fact=check.path,
+            value=check.value,
+            expected=check.expected,
+            case_sensitive=check.case_sensitive,
+            trace=traces.for_report(finished.result),
+        )
     else:
         passed, detail = _judge(check=check, answer=answer, context=context)
     return CheckResult(

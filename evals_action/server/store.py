@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from evals_action import errors, models
+from evals_action.server import traces
 
 IN_FLIGHT = (models.PENDING, models.RUNNING)
 
@@ -77,6 +78,16 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX runs_prompt_created ON runs (prompt_id, created_at);
     CREATE INDEX runs_in_flight ON runs (status) WHERE status IN ('pending', 'running');
     CREATE INDEX runs_pull_request ON runs (prompt_id, repository, pull_request);
+    """,
+    # The agent's screenshots (server/traces.py); the trace itself is part of the report.
+    """
+    CREATE TABLE run_files (
+        run_id TEXT NOT NULL REFERENCES runs (run_id),
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
     """,
 )
 
@@ -363,7 +374,11 @@ class Store:
         """Move an in-flight run to `completed` or `failed`. False when it had already ended."""
         now = self._clock()
         score = report.get("score") if report else None
-        return self._update(
+        report, trace, files = traces.split(report) if report is not None else (None, None, {})
+        if trace is not None:
+            text = self._redact(json.dumps(trace)).encode()
+            files = {**files, traces.TRACE_FILE: ("application/json", text)}
+        changed = self._update(
             run_id,
             "status = ?, failure_reason = ?, report_json = ?, report_slug = ?, "
             "report_status = ?, score = ?, finished_at = ?, updated_at = ?",
@@ -378,6 +393,28 @@ class Store:
                 now,
             ),
         )
+        if changed and files:
+            with self._transaction() as conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO run_files (run_id, name, content_type, data) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(run_id, name, kind, data) for name, (kind, data) in files.items()],
+                )
+        return changed
+
+    def get_trace(self, *, run_id: str) -> dict[str, Any] | None:
+        """The agent's trace of a run, without its screenshots (server/traces.py)."""
+        found = self.get_file(run_id=run_id, name=traces.TRACE_FILE)
+        return None if found is None else dict(json.loads(found[1]))
+
+    def get_file(self, *, run_id: str, name: str) -> tuple[str, bytes] | None:
+        """A stored file of a run (the trace, a screenshot): (content type, bytes)."""
+        with self._lock, _storage_errors():
+            row = self._conn.execute(
+                "SELECT content_type, data FROM run_files WHERE run_id = ? AND name = ?",
+                (run_id, name),
+            ).fetchone()
+        return None if row is None else (str(row[0]), bytes(row[1]))
 
     def _update(
         self, run_id: str, assignments: str, args: tuple[Any, ...], *, notify: bool = True
