@@ -34,6 +34,8 @@ NAMES = ("chromium", "chromium-browser", "google-chrome")
 ACTION_TIMEOUT_MS = 5000
 NAVIGATION_TIMEOUT_MS = 15000
 PAGE_TEXT_LIMIT = 1500
+QUIET_MS = 25
+SETTLE_MS = 5000
 VIEWPORT = {"width": 1024, "height": 640}
 SELECTOR = {
     "type": "string",
@@ -72,6 +74,7 @@ class Browser:
         self._playwright: Any = None
         self._browser: Any = None
         self._page: Any = None
+        self._in_flight = 0
 
     @property
     def page(self) -> Any:
@@ -91,6 +94,20 @@ class Browser:
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         self._page = context.new_page()
+        for event, change in (("request", 1), ("requestfinished", -1), ("requestfailed", -1)):
+            self._page.on(event, lambda request, change=change: self._count(change))
+
+    def _count(self, change: int) -> None:
+        self._in_flight = max(0, self._in_flight + change)
+
+    def settle(self) -> None:
+        """Wait until the page's own requests (a form's fetch) are done and it is quiet for
+        `QUIET_MS`, at most `SETTLE_MS`: what the model reads next is the page's answer."""
+        page, quiet, waited = self.page, 0, 0
+        while quiet < 2 and waited < SETTLE_MS:
+            page.wait_for_timeout(QUIET_MS)
+            waited += QUIET_MS
+            quiet = quiet + 1 if self._in_flight == 0 else 0
 
     def _guard(self, route: Any) -> None:
         url = route.request.url
@@ -129,6 +146,7 @@ def toolset(*, browser: Browser, scope: tools.Scope) -> list[tools.Tool]:
 
             try:
                 do(browser.page, args)
+                browser.settle()
                 return browser.state()
             except Error as exc:
                 message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
