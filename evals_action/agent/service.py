@@ -88,11 +88,11 @@ def create_app(
                 status=rollout.Status.rollout_error(f"agent error: {type(exc).__name__}"),
                 result={"schema": 1, "rollout_id": rollout_id, "summary": "agent error"},
             )
-        board.finish(rollout_id, finished)
-        reporter.info(
+        reporter.info(  # the gateway first, so both ways of reading the status agree
             finished.status.message,
             extra={"rollout_id": rollout_id, "status": finished.status, "result": finished.result},
         )
+        board.finish(rollout_id, finished)
 
     async def init(request: Request) -> Response:
         try:
