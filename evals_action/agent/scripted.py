@@ -80,7 +80,7 @@ def demo_script(body: Mapping[str, Any]) -> Turn:
     """Sign up and create the project the prompt names, in the browser; check; answer."""
     prompt = prompt_text(body)
     found = URL.search(prompt)
-    site = found.group(0).rstrip("/.") if found else "http://127.0.0.1"
+    site = found.group(0).rstrip("/.,:;") if found else "http://127.0.0.1"
     named = NAMED.search(prompt)
     project = named.group(1) if named else "demo"
     steps = [

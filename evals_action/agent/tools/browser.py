@@ -140,12 +140,12 @@ def _snapshot(page: Any) -> str:
 
 
 def toolset(*, browser: Browser, scope: tools.Scope) -> list[tools.Tool]:
-    def action(do: Callable[[Any, Mapping[str, Any]], None]) -> Callable[..., tools.Outcome]:
+    def action(do: Callable[[Browser, Mapping[str, Any]], None]) -> Callable[..., tools.Outcome]:
         def run(args: Mapping[str, Any]) -> tools.Outcome:
             from playwright.sync_api import Error
 
             try:
-                do(browser.page, args)
+                do(browser, args)  # each reads `browser.page` after checking its arguments
                 browser.settle()
                 return browser.state()
             except Error as exc:
@@ -160,24 +160,28 @@ def toolset(*, browser: Browser, scope: tools.Scope) -> list[tools.Tool]:
 
         return run
 
-    def navigate(page: Any, args: Mapping[str, Any]) -> None:
+    def navigate(browser: Browser, args: Mapping[str, Any]) -> None:
         url = tools.text_arg(args, "url")
-        scope.check(url)
-        page.goto(url)
+        scope.check(url)  # before the browser starts: a refused call costs nothing
+        browser.page.goto(url)
 
-    def click(page: Any, args: Mapping[str, Any]) -> None:
-        page.locator(tools.text_arg(args, "selector")).first.click()
+    def click(browser: Browser, args: Mapping[str, Any]) -> None:
+        selector = tools.text_arg(args, "selector")
+        browser.page.locator(selector).first.click()
 
-    def type_(page: Any, args: Mapping[str, Any]) -> None:
-        target = page.locator(tools.text_arg(args, "selector")).first
-        target.fill(tools.text_arg(args, "text", required=False))
+    def type_(browser: Browser, args: Mapping[str, Any]) -> None:
+        selector, text = (
+            tools.text_arg(args, "selector"),
+            tools.text_arg(args, "text", required=False),
+        )
+        target = browser.page.locator(selector).first
+        target.fill(text)
         if args.get("submit") is True:
             target.press("Enter")
 
-    def select(page: Any, args: Mapping[str, Any]) -> None:
-        page.locator(tools.text_arg(args, "selector")).first.select_option(
-            tools.text_arg(args, "value")
-        )
+    def select(browser: Browser, args: Mapping[str, Any]) -> None:
+        selector, value = tools.text_arg(args, "selector"), tools.text_arg(args, "value")
+        browser.page.locator(selector).first.select_option(value)
 
     def read(args: Mapping[str, Any]) -> tools.Outcome:
         mode = args.get("mode") or "text"
