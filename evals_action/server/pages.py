@@ -204,7 +204,6 @@ def _trace(
             "args": {k: hide(v) for k, v in step["args"].items()},
             "summary": hide(step["summary"]),
             "error": hide(step["error"]),
-            "page_text": hide((step["page"] or {}).get("text")),
             "shot": f"/runs/{run.run_id}/files/{step['screenshot']}"
             if step["screenshot"]
             else None,

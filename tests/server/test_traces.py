@@ -162,7 +162,13 @@ def test_the_trace_is_stored_apart_shown_escaped_and_hides_template_values(
             "messages": [{"role": "assistant", "content": "no"}],
             "trace": {
                 "steps": [
-                    step(1, name="browser_type", args={"text": "demo"}, screenshot="step-1.jpg"),
+                    step(
+                        1,
+                        name="browser_type",
+                        args={"text": "demo"},
+                        summary="textbox: demo",
+                        screenshot="step-1.jpg",
+                    ),
                     step(2, summary=HOSTILE, ok=False, error="typed demo"),
                 ],
                 "stopReason": "Stopped: step limit reached (2 model calls)",
@@ -186,6 +192,8 @@ def test_the_trace_is_stored_apart_shown_escaped_and_hides_template_values(
     assert HOSTILE not in page
     assert "&lt;img src=x onerror=&#34;alert(1)&#34;&gt;" in page
     assert "text: {{project_name}}" in page
+    assert "textbox: {{project_name}}" in page
+    assert "demo" not in page.split('id="trace"')[1]
     assert "typed {{project_name}}" in page
     assert '<li id="step-2" class="step step-error step-failed">' in page
     assert (shot.status_code, shot.headers["content-type"], shot.content) == (
