@@ -118,7 +118,8 @@ def demo_settings(
 ) -> server_config.ServerConfig:
     """The example `prompts.toml`, pointed at this agent and at a model: the user's
     (`options.model_base_url`), else `model_url` (the scripted stand-in), else none (the
-    example agent's fixed plan). With a model, a trace check reads the agent's last page."""
+    example agent's fixed plan). With `model_url` (`evals-action agent` runs the rollouts), a
+    trace check reads the agent's last page."""
     from evals_action.server import config
 
     source = importlib.resources.files("evals_action.examples").joinpath("prompts.toml")
@@ -137,7 +138,7 @@ def demo_settings(
         else prompt.rollout.completion_params,
     )
     checks = prompt.checks
-    if options.model_base_url or model_url:
+    if model_url:
         checks += (
             config.Check(
                 type="trace",
