@@ -149,3 +149,39 @@ def test_a_refused_step_is_where_the_dnf_reason_links(
     assert (refused["name"], refused["refused"], refused["ok"]) == ("browser_navigate", True, False)
     assert refused["summary"].startswith(f"refused: {elsewhere}/signup is outside")
     assert '<li id="step-4" class="step step-error step-failed">' in report_page
+
+
+def test_the_pages_own_requests_to_other_origins_are_aborted(
+    outside: tuple[str, Hits], model_factory: Start
+) -> None:
+    """Not only the model's navigations: an image or a fetch the page makes is blocked too."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    elsewhere, hits = outside
+    page = (
+        f'<title>Leaky</title><img src="{elsewhere}/pixel.png">'
+        f'<script>fetch("{elsewhere}/beacon").catch(() => {{}});'
+        'document.title = "Leaky, loaded";</script><p>hello</p>'
+    )
+
+    async def home(request: Any) -> HTMLResponse:
+        return HTMLResponse(page)
+
+    with serving.Background(app=Starlette(routes=[Route("/", home)])) as site:
+        turns = [scripted.call("browser_navigate", url=site.url), scripted.answer("seen")]
+        model = model_factory(lambda body: turns[scripted.turn_number(body)])
+        request = {
+            "completion_params": {"model": "scripted"},
+            "messages": [{"role": "user", "content": f"Look at {site.url}"}],
+            "tools": None,
+            "model_base_url": model.url,
+            "metadata": {"rollout_id": "ro-leak", "url_map": {"app.example.com": site.url}},
+            "api_key": None,
+        }
+        finished = rollouts.execute(request=request, settings=settings())
+    navigate = finished.result["trace"]["steps"][1]
+    assert navigate["ok"] is True
+    assert navigate["summary"].startswith(f"URL: {site.url}/\nTitle: Leaky, loaded\n")
+    assert hits.paths == []
