@@ -62,6 +62,16 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX webhook_deliveries_received ON webhook_deliveries (received_at);
     """,
+    # The agent's trace and screenshots (server/traces.py), kept apart from the report.
+    """
+    CREATE TABLE run_files (
+        run_id TEXT NOT NULL REFERENCES runs (run_id),
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
+    """,
 )
 
 
