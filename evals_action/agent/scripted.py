@@ -1,8 +1,9 @@
 """A stand-in model: a loopback OpenAI-compatible `/chat/completions` that replays a script.
 
 `evals-action demo` drives the agent with `demo_script` (sign up and create a project in the
-preview site's browser UI, check the API, answer), so the demo needs no model account; tests
-give their own scripts. A script is called with each request's JSON body and returns a `Turn`:
+preview site's browser UI, check the API, answer), or with `demo_http_script` where there is no
+Chromium (the same through the site's HTTP API), so the demo needs no model account; tests give
+their own scripts. A script is called with each request's JSON body and returns a `Turn`:
 an assistant message (tool calls or an answer), or an HTTP error with headers (a 429 with
 `Retry-After`, say). Every request body is kept in `Model.seen`, in order.
 """
@@ -26,6 +27,7 @@ DEMO_EMAIL = "agent@example.com"
 DEMO_PASSWORD = "correct-horse-battery"  # noqa: S105 - a made-up account on a throwaway site
 URL = re.compile(r"https?://[^\s\"'<>)]+")
 NAMED = re.compile(r'named "([^"]+)"')
+TOKEN = re.compile(r'"token"\s*:\s*"([^"]+)"')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,13 +78,25 @@ def prompt_text(body: Mapping[str, Any]) -> str:
     )
 
 
-def demo_script(body: Mapping[str, Any]) -> Turn:
-    """Sign up and create the project the prompt names, in the browser; check; answer."""
+def tool_results(body: Mapping[str, Any]) -> list[str]:
+    """The texts of the tool results the conversation has so far, in order."""
+    return [
+        str(m.get("content") or "") for m in body.get("messages") or [] if m.get("role") == "tool"
+    ]
+
+
+def _task(body: Mapping[str, Any]) -> tuple[str, str]:
+    """The site the prompt points at and the project it names."""
     prompt = prompt_text(body)
     found = URL.search(prompt)
-    site = found.group(0).rstrip("/.,:;") if found else "http://127.0.0.1"
     named = NAMED.search(prompt)
-    project = named.group(1) if named else "demo"
+    site = found.group(0).rstrip("/.,:;") if found else "http://127.0.0.1"
+    return site, named.group(1) if named else "demo"
+
+
+def demo_script(body: Mapping[str, Any]) -> Turn:
+    """Sign up and create the project the prompt names, in the browser; check; answer."""
+    site, project = _task(body)
     steps = [
         call("browser_navigate", url=site),
         call("browser_type", selector="#email", text=DEMO_EMAIL),
@@ -94,6 +108,34 @@ def demo_script(body: Mapping[str, Any]) -> Turn:
         answer(
             f'I signed up as {DEMO_EMAIL} and created the project "{project}"; the page '
             "and GET /api/projects both list it."
+        ),
+    ]
+    return steps[min(turn_number(body), len(steps) - 1)]
+
+
+def demo_http_script(body: Mapping[str, Any]) -> Turn:
+    """`demo_script` through the site's HTTP API: sign up, create the project with the token
+    the sign-up answered, list projects, answer."""
+    site, project = _task(body)
+    token = next((m.group(1) for r in tool_results(body) if (m := TOKEN.search(r))), "")
+    steps = [
+        call(
+            "http_request",
+            method="POST",
+            url=f"{site}/api/signup",
+            json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD},
+        ),
+        call(
+            "http_request",
+            method="POST",
+            url=f"{site}/api/projects",
+            json={"name": project},
+            headers={"Authorization": f"Bearer {token}"},
+        ),
+        call("http_request", method="GET", url=f"{site}/api/projects"),
+        answer(
+            f'I signed up as {DEMO_EMAIL} through the API and created the project "{project}"; '
+            "GET /api/projects lists it."
         ),
     ]
     return steps[min(turn_number(body), len(steps) - 1)]

@@ -6,8 +6,15 @@ driving it in real headless Chromium. Then the real action CLI runs as a child p
 `python -m evals_action run --local`, configured only through its `EVALS_*` environment like a
 workflow step, and prints its comment, status and outputs. Without `--model-base-url` the
 agent's model is a scripted stand-in (`agent/scripted.py`: a loopback OpenAI-compatible server
-replaying a fixed tool-call script), so no model account is needed. Needs the `server` and
-`agent` extras (`make demo` installs both), and Chromium on PATH (or `--chromium`).
+replaying a fixed tool-call script), so no model account is needed. Needs the `server` extra;
+the browser also needs the `agent` extra (Playwright) and Chromium (`make demo` installs both
+extras).
+
+Without Chromium (none on PATH and no `--chromium`) or without Playwright, the demo says so in
+one line and the agent gets its HTTP tool only: the stand-in then signs up and creates the
+project through the preview site's API, so the whole loop still runs on a machine with only
+Python. A `--chromium` that is not an executable stays an error (exit 2): the user asked for
+that browser.
 
 The demo owns its examples: `examples/` holds the preview site, the example agent and the
 `prompts.toml` it serves; this module starts them and runs the action against them.
@@ -39,6 +46,14 @@ PROMPT_ID = "create-project"
 PRODUCTION_HOST = "app.example.com"
 PROJECT_NAME = "demo"
 DEMO_SHA = "d" * 40
+NO_CHROMIUM = (
+    "Chromium not found (install it to watch the agent drive a browser, or pass --chromium "
+    "PATH): the agent uses its HTTP tool only"
+)
+NO_PLAYWRIGHT = (
+    "Playwright not installed (from a clone: pip install '.[agent]' to watch the agent drive a "
+    "browser): the agent uses its HTTP tool only"
+)
 KEEP_RUNNING_HINT = (
     "the servers stop now; to browse the dashboard afterwards: evals-action demo --keep-running"
 )
@@ -73,9 +88,13 @@ def run(*, options: Options, echo: Callable[[str], None]) -> int:
                 + server_package.INSTALL_EXTRA
             ]
         ) from exc
-    chromium = browser.find_executable(options.chromium or None)  # NoBrowser: exit 2
-    stand_in = scripted.Model(script=scripted.demo_script)
-    agent_settings = rollouts.Settings(chromium=chromium)
+    chromium = _chromium(configured=options.chromium, find=browser.find_executable, echo=echo)
+    stand_in = scripted.Model(
+        script=scripted.demo_script if chromium else scripted.demo_http_script
+    )
+    agent_settings = rollouts.Settings(
+        chromium=chromium, groups=("browser", "http") if chromium else ("http",)
+    )
     agent_app = service.create_app(
         execute=lambda request: rollouts.execute(request=request, settings=agent_settings)
     )
@@ -93,6 +112,7 @@ def run(*, options: Options, echo: Callable[[str], None]) -> int:
                 agent_url=agent_server.url,
                 options=options,
                 model_url=f"{model.url}/v1",
+                browser=chromium is not None,
             )
             sock = serving.listen(host="127.0.0.1", port=0)
             public_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
@@ -105,7 +125,8 @@ def run(*, options: Options, echo: Callable[[str], None]) -> int:
                 )
                 echo(f"evals server   {server.url}  (dashboard {server.url}/)")
                 echo(f"preview site   {preview.url}  (stands in for {PRODUCTION_HOST})")
-                echo(f"agent          {agent_server.url}  ({mode}; Chromium {chromium})")
+                tools = f"Chromium {chromium}" if chromium else "HTTP tool only"
+                echo(f"agent          {agent_server.url}  ({mode}; {tools})")
                 echo(f"running: {sys.executable} -m evals_action run --local\n")
                 code = run_action(
                     env=action_env(
@@ -124,13 +145,31 @@ def run(*, options: Options, echo: Callable[[str], None]) -> int:
     return code
 
 
+def _chromium(
+    *, configured: str, find: Callable[[str | None], str], echo: Callable[[str], None]
+) -> str | None:
+    """The Chromium the agent drives; None (said in one line) when there is none on PATH or
+    Playwright (the `agent` extra) is not installed. A `--chromium` that is not an executable
+    raises `browser.NoBrowser` (exit 2)."""
+    if importlib.util.find_spec("playwright") is None:
+        echo(NO_PLAYWRIGHT)
+        return None
+    if configured:
+        return find(configured)
+    try:
+        return find(None)
+    except errors.EvalsActionError:
+        echo(NO_CHROMIUM)
+        return None
+
+
 def demo_settings(
-    *, agent_url: str, options: Options, model_url: str = ""
+    *, agent_url: str, options: Options, model_url: str = "", browser: bool = True
 ) -> server_config.ServerConfig:
     """The example `prompts.toml`, pointed at this agent and at a model: the user's
     (`options.model_base_url`), else `model_url` (the scripted stand-in), else none (the
-    example agent's fixed plan). With `model_url` (`evals-action agent` runs the rollouts), a
-    trace check reads the agent's last page."""
+    example agent's fixed plan). With `model_url` (`evals-action agent` runs the rollouts) and
+    its `browser` tools, a trace check reads the agent's last page."""
     from evals_action.server import config
     from evals_action.server.checks import trace
 
@@ -150,7 +189,7 @@ def demo_settings(
         else prompt.rollout.completion_params,
     )
     checks = prompt.checks
-    if model_url:
+    if model_url and browser:
         checks += (
             trace.Trace(
                 name="the agent's last page shows the project",

@@ -301,7 +301,8 @@ def revoke_key(ctx: click.Context, database: Path | None, key_id: str) -> None:
     "--chromium",
     default="",
     envvar="EVALS_AGENT_CHROMIUM",
-    help="Chromium for the agent's browser (default: chromium on PATH).",
+    help="Chromium for the agent's browser (default: chromium on PATH; with none there, "
+    "the agent uses its HTTP tool only).",
     show_envvar=True,
 )
 def demo(
