@@ -163,7 +163,14 @@ def _register_server_commands() -> None:
     main.add_command(server_cli.demo)
 
 
+def _register_agent_command() -> None:
+    from evals_action.agent import cli as agent_cli  # imports only click
+
+    main.add_command(agent_cli.agent)
+
+
 _register_server_commands()
+_register_agent_command()
 
 if __name__ == "__main__":
     main()

@@ -9,7 +9,8 @@ API routes (all need `Authorization: Bearer <key>`, else 401):
     GET  /api/v1/runs?promptId=&reportStatus=&branch=default&limit=&offset=   newest first
 
 Open routes: `GET /api/openapi` (the schema, no data), `GET /healthz`, and the read-only pages
-`/` (dashboard), `/runs/{id}` (runUrl) and `/reports/{slug}` (report.url).
+`/` (dashboard), `/runs/{id}` (runUrl), `/runs/{id}/files/{name}` (the agent's screenshots) and
+`/reports/{slug}` (report.url).
 Errors are JSON `{"error": "..."}`, with the managed API's wording where it has one
 (`guards` caps bodies and turns every error, expected or not, into JSON).
 
@@ -155,5 +156,6 @@ def _routes(*, server: routing.Server) -> list[Route]:
         Route("/", open_(page_routes.dashboard_page), methods=["GET"]),
         Route("/dashboard", open_(page_routes.dashboard_page), methods=["GET"]),
         Route("/runs/{run_id}", open_(page_routes.run_page), methods=["GET"]),
+        Route("/runs/{run_id}/files/{name}", open_(page_routes.run_file), methods=["GET"]),
         Route("/reports/{slug}", open_(page_routes.report_page), methods=["GET"]),
     ]

@@ -264,8 +264,8 @@ def revoke_key(ctx: click.Context, database: Path | None, key_id: str) -> None:
     "--model-base-url",
     default="",
     envvar="EVALS_SERVER_MODEL_BASE_URL",
-    help="OpenAI-compatible endpoint for the example agent. Without it the agent "
-    "follows a fixed plan and calls no model.",
+    help="OpenAI-compatible endpoint for the agent's model. Without it a scripted "
+    "stand-in model on loopback drives the agent.",
     show_envvar=True,
 )
 @click.option(
@@ -297,10 +297,23 @@ def revoke_key(ctx: click.Context, database: Path | None, key_id: str) -> None:
     help="Seconds the action may take.",
     **OPTION,
 )
+@click.option(
+    "--chromium",
+    default="",
+    envvar="EVALS_AGENT_CHROMIUM",
+    help="Chromium for the agent's browser (default: chromium on PATH; with none there, "
+    "the agent uses its HTTP tool only).",
+    show_envvar=True,
+)
 def demo(
-    model_base_url: str, model: str, model_api_key: str, keep_running: bool, timeout: float
+    model_base_url: str,
+    model: str,
+    model_api_key: str,
+    keep_running: bool,
+    timeout: float,
+    chromium: str,
 ) -> None:
-    """Run the whole loop on this machine: server, example preview, example agent, action.
+    """Run the whole loop on this machine: server, example preview, agent in Chromium, action.
 
     Everything listens on loopback on free ports, with a temporary database. The action runs
     as `evals-action run --local`, and its comment, status and outputs are printed.
@@ -316,6 +329,7 @@ def demo(
                 model_api_key=model_api_key,
                 keep_running=keep_running,
                 timeout=timeout,
+                chromium=chromium,
             ),
             echo=click.echo,
         )

@@ -1,12 +1,14 @@
 """Turn a finished rollout into a report: run the prompt's checks, score, grade, metrics.
 
 The checks themselves are the `checks` package, one class per type (contains, regex,
-json_equals, http, llm_judge). The agent's final answer they read is the last assistant message
-of the rollout result, else its `summary`, else the rollout's status message.
+json_equals, http, llm_judge, trace). The agent's final answer they read is the last assistant
+message of the rollout result, else its `summary`, else the rollout's status message.
 
 Score is the weighted share of passed checks (0-100); `outcome` is `succeeded` when every
 required check passes, else `goal_not_met`, and `keyFinding` names the first failed check.
-A prompt without checks takes score and outcome from the rollout result.
+A prompt without checks takes score and outcome from the rollout result. When the agent sent a
+trace (`traces`), it travels in the report's `trace` and a run that did not succeed has its
+`keyFinding` name the step where it went wrong, linked on the report page.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from evals_action import models, text
-from evals_action.server import config
+from evals_action.server import config, traces
 from evals_action.server.checks import base as checks_base
 
 ANSWER_LIMIT = 4000
@@ -84,6 +86,10 @@ def build_report(
         key_finding = (
             checks_base.content_text((finished.result or {}).get("summary")) or finished.message
         )
+    trace = traces.for_report(finished.result)
+    step = traces.failing_step(trace) if outcome != "succeeded" else None
+    if key_finding and step is not None:
+        key_finding = f"{key_finding} (trace: step {step}, {url}#step-{step})"
     return models.Report(
         slug=slug,
         url=url,
@@ -97,6 +103,8 @@ def build_report(
         extra={
             "dimensions": [dataclasses.asdict(r) for r in results],
             "answer": answer[:ANSWER_LIMIT],
+            # Screenshots inline; `store.Store.finish` takes the trace out (`traces.split`).
+            **({"trace": trace} if trace else {}),
         },
     )
 

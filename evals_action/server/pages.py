@@ -7,7 +7,8 @@ are inline SVG computed here: no JavaScript at all.
 
 The pages are public, so unless the config sets `[pages] show_template_values = true`, a run's
 `templateArgs` values (a password, say) are shown as `{{name}}` wherever they appear: the
-targets table, the prompt, the agent's answer, the checks and the failure reason.
+targets table, the prompt, the agent's answer, the checks, the failure reason and the agent's
+trace (`_trace.j2`: its steps, with screenshots served from `/runs/{id}/files/`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import jinja2
 
-from evals_action.server import config, schema, store
+from evals_action.server import config, schema, store, traces
 
 if TYPE_CHECKING:  # suite_pages builds on this module; only its types are needed here
     from evals_action.server import suite_pages
@@ -189,15 +190,42 @@ def _metrics(report: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def run(
-    *, run: schema.RunRow, show_values: bool, suite: suite_pages.SuiteGroup | None = None
+    *,
+    run: schema.RunRow,
+    show_values: bool,
+    suite: suite_pages.SuiteGroup | None = None,
+    trace: Mapping[str, Any] | None = None,
 ) -> str:
-    """The run page; `suite` is the step it belongs to if any."""
-    return _env.get_template("run.j2").render(
-        run=run_view(run, show_values=show_values), suite=suite
+    """The run page; `suite` is the step it belongs to if any, `trace` the agent's steps."""
+    view = {**run_view(run, show_values=show_values), "trace": _trace(run, trace, show_values)}
+    return _env.get_template("run.j2").render(run=view, suite=suite)
+
+
+def _trace(
+    run: schema.RunRow, trace: Mapping[str, Any] | None, show_values: bool
+) -> list[dict[str, Any]]:
+    """The agent's steps for `_trace.j2`, template values hidden like everywhere else."""
+    trace = trace or {}
+    hide = hider(run=run, show_values=show_values)
+    failed = (
+        traces.failing_step(trace) if (run.report or {}).get("outcome") != "succeeded" else None
     )
+    return [
+        {
+            **step,
+            "args": {k: hide(v) for k, v in step["args"].items()},
+            "summary": hide(step["summary"]),
+            "error": hide(step["error"]),
+            "shot": f"/runs/{run.run_id}/files/{step['screenshot']}"
+            if step["screenshot"]
+            else None,
+            "failed": step["index"] == failed,
+        }
+        for step in trace.get("steps") or []
+    ]
 
 
-def report(*, run: schema.RunRow, show_values: bool) -> str:
+def report(*, run: schema.RunRow, show_values: bool, trace: Mapping[str, Any] | None = None) -> str:
     data = run.report or {}
     hide = hider(run=run, show_values=show_values)
     checks = [c for c in data.get("dimensions") or [] if isinstance(c, Mapping)]
@@ -209,6 +237,7 @@ def report(*, run: schema.RunRow, show_values: bool) -> str:
             {**c, "name": hide(c.get("name")), "detail": hide(c.get("detail"))} for c in checks
         ],
         "answer": hide(data.get("answer")),
+        "trace": _trace(run, trace, show_values),
     }
     return _env.get_template("report.j2").render(run=view)
 

@@ -68,6 +68,16 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE runs ADD COLUMN attempt INTEGER;
     CREATE INDEX runs_suite ON runs (suite, created_at) WHERE suite IS NOT NULL;
     """,
+    # The agent's trace and screenshots (server/traces.py), kept apart from the report.
+    """
+    CREATE TABLE run_files (
+        run_id TEXT NOT NULL REFERENCES runs (run_id),
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        data BLOB NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
+    """,
 )
 
 

@@ -1,4 +1,4 @@
-"""SQLite storage for runs and API keys (standard library `sqlite3`).
+"""SQLite storage for runs, their files and API keys (standard library `sqlite3`).
 
 The database file is opened in WAL mode with `synchronous=FULL`, so a committed write survives a
 crash of the server or the machine. The migrations in `schema` run on open. Every state change
@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from evals_action import errors
-from evals_action.server import schema, supersession
+from evals_action.server import schema, supersession, traces
 
 # The row types, by the names the rollout worker (server/runner.py) still uses.
 RunRow = schema.RunRow
@@ -229,10 +229,17 @@ class Store:
         report: Mapping[str, Any] | None = None,
         report_slug: str | None = None,
     ) -> bool:
-        """Move an in-flight run to `completed` or `failed`. False when it had already ended."""
+        """Move an in-flight run to `completed` or `failed`. False when it had already ended.
+
+        The agent's trace leaves the report here (`traces.split`): the trace, redacted like the
+        report, is stored as `trace.json` and its screenshots as files of the run."""
         now = self._clock()
         score = report.get("score") if report else None
-        return self._update(
+        report, trace, files = traces.split(report) if report is not None else (None, None, {})
+        if trace is not None:
+            text = self._redact(json.dumps(trace)).encode()
+            files = {**files, traces.TRACE_FILE: ("application/json", text)}
+        changed = self._update(
             run_id,
             "status = ?, failure_reason = ?, report_json = ?, report_slug = ?, "
             "report_status = ?, score = ?, finished_at = ?, updated_at = ?",
@@ -247,6 +254,28 @@ class Store:
                 now,
             ),
         )
+        if changed and files:
+            with self._transaction() as conn:
+                conn.executemany(
+                    "INSERT OR REPLACE INTO run_files (run_id, name, content_type, data) "
+                    "VALUES (?, ?, ?, ?)",
+                    [(run_id, name, kind, data) for name, (kind, data) in files.items()],
+                )
+        return changed
+
+    def get_trace(self, *, run_id: str) -> dict[str, Any] | None:
+        """The agent's trace of a run, without its screenshots (server/traces.py)."""
+        found = self.get_file(run_id=run_id, name=traces.TRACE_FILE)
+        return None if found is None else dict(json.loads(found[1]))
+
+    def get_file(self, *, run_id: str, name: str) -> tuple[str, bytes] | None:
+        """A stored file of a run (the trace, a screenshot): (content type, bytes)."""
+        with self._lock, _storage_errors():
+            row = self._conn.execute(
+                "SELECT content_type, data FROM run_files WHERE run_id = ? AND name = ?",
+                (run_id, name),
+            ).fetchone()
+        return None if row is None else (str(row[0]), bytes(row[1]))
 
     def _update(
         self, run_id: str, assignments: str, args: tuple[Any, ...], *, notify: bool = True

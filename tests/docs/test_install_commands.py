@@ -21,7 +21,10 @@ from tests.docs.conftest import Installed
 
 DOCUMENTED = commands.install_commands()
 # What each extra must make importable: the modules the extra exists for.
-EXTRA_IMPORTS = {"server": "import evals_action.server.app, evals_action.server.serving"}
+EXTRA_IMPORTS = {
+    "server": "import evals_action.server.app, evals_action.server.serving",
+    "agent": "import evals_action.agent.service, playwright.sync_api",
+}
 
 
 def _extras(args: tuple[str, ...]) -> list[str]:

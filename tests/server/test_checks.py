@@ -27,13 +27,13 @@ def _parse(item: dict[str, Any]) -> tuple[base.Check | None, list[str]]:
 
 
 def test_every_type_is_registered_in_the_order_errors_list_them() -> None:
-    """Importing `checks` registers the five types; an unknown type names them in that order."""
+    """Importing `checks` registers the six types; an unknown type names them in that order."""
     assert checks.base.TYPES is base.TYPES
-    assert list(base.TYPES) == ["contains", "regex", "json_equals", "http", "llm_judge"]
+    assert list(base.TYPES) == ["contains", "regex", "json_equals", "http", "llm_judge", "trace"]
     check, problems = _parse({"type": "xpath"})
     assert check is None
     assert problems == [
-        "c.type must be one of contains, regex, json_equals, http, llm_judge (got 'xpath')"
+        "c.type must be one of contains, regex, json_equals, http, llm_judge, trace (got 'xpath')"
     ]
 
 

@@ -44,7 +44,8 @@ from evals_action.server import cli
             ["--help"],
             [
                 "EVALS_SERVER_MODEL_BASE_URL",
-                "fixed plan",
+                "scripted stand-in model",
+                "EVALS_AGENT_CHROMIUM",
                 "EVALS_SERVER_MODEL",
                 "default: gpt-4o-mini",
                 "EVALS_SERVER_MODEL_API_KEY",

@@ -86,8 +86,8 @@ def test_every_problem_is_reported_at_once() -> None:
         "prompts[1].rollout.url is required and must be a non-empty string",
         "prompts[1].checks[0].pattern is not a valid regular expression: "
         "missing ), unterminated subpattern at position 0",
-        "prompts[1].checks[1].type must be one of contains, regex, json_equals, http, llm_judge "
-        "(got 'nope')",
+        "prompts[1].checks[1].type must be one of contains, regex, json_equals, http, llm_judge, "
+        "trace (got 'nope')",
         "prompts[1].checks[2]: unknown keys colour",
         "prompts[2]: duplicate prompt id 'b'",
         "server.poll_interval_seconds must be a positive number (got 0)",

@@ -1,7 +1,9 @@
 """A tiny example app to evaluate: sign up, create a project, list projects.
 
-It stands in for a pull request's preview deployment in `evals-action demo`. State lives in
-memory. Run it alone with `python -m evals_action.demo.examples.preview_site --port 8600`.
+It stands in for a pull request's preview deployment in `evals-action demo`: a page with a
+sign-up form and a project form (a little JavaScript over the API) for the agent's browser, and
+the API itself for its HTTP tool. State lives in memory.
+Run it alone with `python -m evals_action.demo.examples.preview_site --port 8600`.
 
     GET  /                 a page describing the API
     POST /api/signup       {"email", "password"} → 201 {"token"}
@@ -21,11 +23,52 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 HOME = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme Projects</title>
-</head><body><h1>Acme Projects</h1><p>Sign up, then create projects.</p><ul>
+</head><body><h1>Acme Projects</h1><p>Sign up, then create projects.</p>
+<form id="signup"><h2>Sign up</h2>
+<label>Email <input id="email" type="email" autocomplete="off"></label>
+<label>Password <input id="password" type="password" autocomplete="off"></label>
+<button type="submit">Sign up</button></form>
+<form id="create" hidden><h2>New project</h2>
+<label>Project name <input id="project-name"></label>
+<button type="submit">Create project</button></form>
+<p id="status" role="status"></p><h2>Projects</h2><ul id="projects"></ul>
+<h2>API</h2><ul>
 <li><code>POST /api/signup</code> with <code>{"email", "password"}</code> returns a token</li>
 <li><code>POST /api/projects</code> with <code>{"name"}</code> and
 <code>Authorization: Bearer &lt;token&gt;</code> creates a project</li>
-<li><code>GET /api/projects</code> lists projects</li></ul></body></html>"""
+<li><code>GET /api/projects</code> lists projects</li></ul>
+<script>
+let token = null;
+const $ = (id) => document.getElementById(id);
+async function call(method, path, body) {
+  const headers = {"Content-Type": "application/json"};
+  if (token) headers.Authorization = "Bearer " + token;
+  const response = await fetch(path, {method, headers, body: body && JSON.stringify(body)});
+  return [response.status, await response.json()];
+}
+async function list() {
+  const [, projects] = await call("GET", "/api/projects");
+  $("projects").replaceChildren(...projects.map((p) => {
+    const item = document.createElement("li"); item.textContent = p.name; return item;
+  }));
+}
+$("signup").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const [status, body] = await call("POST", "/api/signup",
+    {email: $("email").value, password: $("password").value});
+  if (status !== 201) { $("status").textContent = "Sign-up failed: " + body.error; return; }
+  token = body.token; $("signup").hidden = true; $("create").hidden = false;
+  $("status").textContent = "Signed up as " + $("email").value;
+});
+$("create").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const [status, body] = await call("POST", "/api/projects", {name: $("project-name").value});
+  $("status").textContent = status === 201 ? "Created project " + body.name
+    : "Could not create the project: " + body.error;
+  await list();
+});
+list();
+</script></body></html>"""
 
 
 def create_app() -> Starlette:
