@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals_action import __version__
-from evals_action.server import security
+from evals_action import __version__, models
 
 
 def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
@@ -31,7 +30,7 @@ def _closed(properties: dict[str, Any], *, required: list[str] | None = None) ->
 MAX_SQL_INTEGER = 2**63 - 1  # SQLite's largest integer
 MAX_SUITE_ID = 200  # characters in `context.suite`
 SUITES = {
-    security.SUITES_HEADER: {
+    models.SUITES_HEADER: {
         "description": "`1`: runs of one step (same `context.suite`) never supersede each "
         "other, and `GET /api/v1/runs` accepts `branch=default`. On every API response.",
         "schema": {"type": "string", "enum": ["1"]},

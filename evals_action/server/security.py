@@ -15,6 +15,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from evals_action import models
+
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
@@ -30,8 +32,7 @@ HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"referrer-policy", b"no-referrer"),
     (b"x-frame-options", b"DENY"),
 )
-SUITES_HEADER = "X-Evals-Suites"
-API_HEADERS: tuple[tuple[bytes, bytes], ...] = ((SUITES_HEADER.lower().encode(), b"1"),)
+API_HEADERS: tuple[tuple[bytes, bytes], ...] = ((models.SUITES_HEADER.lower().encode(), b"1"),)
 API_PREFIX = "/api/"
 
 
