@@ -130,7 +130,7 @@ class EvalsApiBackend:
             if not isinstance(runs, list):
                 raise errors.ClientAPIError("read baseline runs: the body is not a JSON array")
             for item in runs:
-                found = _baseline_candidate(item, current_run_id=current_run_id)
+                found = baseline_candidate(item, current_run_id=current_run_id)
                 if found is not None:
                     return found
             if len(runs) < BASELINE_PAGE_SIZE:
@@ -152,7 +152,7 @@ def start_body(request: models.StartRequest) -> dict[str, Any]:
     return body
 
 
-def _baseline_candidate(item: Any, *, current_run_id: str) -> models.Report | None:
+def baseline_candidate(item: Any, *, current_run_id: str) -> models.Report | None:
     if not isinstance(item, dict) or models.nonempty(item.get("runId")) == current_run_id:
         return None
     report = models.Report.from_wire(item.get("report"))

@@ -27,7 +27,16 @@ from starlette.responses import Response
 
 from evals_action import models
 from evals_action.eval_protocol import prompts as ep_prompts
-from evals_action.server import egress, guards, openapi, pages, prompts, routing, schema
+from evals_action.server import (
+    egress,
+    guards,
+    openapi,
+    pages,
+    prompts,
+    report_request,
+    routing,
+    schema,
+)
 
 log = logging.getLogger("evals_action.server")
 
@@ -66,7 +75,11 @@ async def start_run(request: Request, server: routing.Server) -> Response:
     new = schema.NewRun(
         run_id=str(uuid.uuid4()),
         prompt_id=prompt.id,
-        request={"urlMap": parsed["urlMap"], "templateArgs": parsed["templateArgs"]},
+        request={
+            "urlMap": parsed["urlMap"],
+            "templateArgs": parsed["templateArgs"],
+            **({"report": parsed["report"]} if parsed["report"] else {}),
+        },
         idempotency_key=idempotency_key,
         repository=context.get("repository"),
         pull_request=context.get("pullRequest"),
@@ -126,6 +139,7 @@ def parse_start(*, body: Any, prompt: prompts.Prompt) -> tuple[str | None, dict[
         "urlMap": dict(url_map),
         "templateArgs": {k: str(v) for k, v in args.items()},
         "context": clean_context,
+        "report": report_request.parse(context),
     }
 
 

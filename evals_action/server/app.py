@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -40,6 +41,7 @@ from evals_action.server import (
     config,
     guards,
     page_routes,
+    reporter,
     rollout_clients,
     routing,
     security,
@@ -77,8 +79,18 @@ def create_app(
     except BaseException:
         lock.release()
         raise
+    stop = threading.Event()
+    reports = reporter.from_settings(
+        db=db, settings=settings, public_url=public_url, stop=stop, clock=clock
+    )
     work = worker.WorkerPool(
-        db=db, settings=settings, public_url=public_url, client_factory=client_factory, clock=clock
+        db=db,
+        settings=settings,
+        public_url=public_url,
+        client_factory=client_factory,
+        clock=clock,
+        stop=stop,
+        on_end=reports.on_end if reports else lambda run_id: None,
     )
     server = routing.Server(
         db=db, settings=settings, runner=work, changes=changes, public_url=public_url.rstrip("/")
