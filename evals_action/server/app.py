@@ -101,6 +101,8 @@ def create_app(
         changes.bind(loop=asyncio.get_running_loop())
         try:
             work.resume()
+            if reports is not None:
+                reports.resume()
             yield
         finally:
             work.stop()

@@ -62,8 +62,8 @@ class Endings:
             log.warning("run %s: could not store its end, retrying: %s", run_id, exc)
             threading.Thread(target=self.fail, args=(run_id, reason), daemon=True).start()
             return
-        if ended:
-            self._on_end(run_id)
+        if ended:  # off the start-up path: a report may wait for GitHub
+            threading.Thread(target=self._on_end, args=(run_id,), daemon=True).start()
 
     def store(self, *, run_id: str, end: End, deadline: float | None = None) -> bool:
         """Write the run's end, retrying while the database refuses; False if it had ended.

@@ -62,15 +62,43 @@ class ServerReporter:
         self._public_url = public_url.rstrip("/")
         self._secrets, self._stop, self._delay = secrets, stop, retry_delay
         self._github = github
+        self._lock = threading.Lock()
 
     def on_end(self, run_id: str) -> None:
         """Called once a run's end is stored: report it if its request asked the server to."""
         try:
             row = self._db.get_run(run_id=run_id)
             if row is not None and row.request.get("report"):
-                self.report(row=row)
+                self._report_once(row=row)
         except Exception:  # noqa: BLE001 - a report must never take the worker down
             log.exception("run %s: could not write the report to GitHub", run_id)
+
+    def resume(self) -> None:
+        """Write the reports a stopped server left due (runs that ended before theirs was
+        written), in the background."""
+
+        def due() -> None:
+            try:
+                for row in self._db.reports_due():
+                    if self._stop.is_set():
+                        return
+                    self._report_once(row=row)
+            except Exception:  # noqa: BLE001 - logged; the next start tries again
+                log.exception("could not write the reports left due")
+
+        threading.Thread(target=due, daemon=True, name="evals-reports-due").start()
+
+    def _report_once(self, *, row: schema.RunRow) -> None:
+        """Report, then mark it done, unless the server stopped midway (then it stays due)."""
+        with self._lock:  # on_end and resume may meet on one run
+            if self._done(row.run_id):
+                return
+            self.report(row=row)
+            if not self._stop.is_set():
+                self._db.report_done(run_id=row.run_id)
+
+    def _done(self, run_id: str) -> bool:
+        return all(r.run_id != run_id for r in self._db.reports_due())
 
     def report(self, *, row: schema.RunRow) -> bool:
         """Write the final status and comment of an ended run; False when GitHub refused them

@@ -62,6 +62,15 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX webhook_deliveries_received ON webhook_deliveries (received_at);
     """,
+    # The runs whose request asks the server to write the final report to GitHub
+    # (`report_request`), and when it was written: a restart writes the ones still due.
+    """
+    CREATE TABLE server_reports (
+        run_id TEXT PRIMARY KEY REFERENCES runs (run_id),
+        done_at REAL
+    );
+    CREATE INDEX server_reports_due ON server_reports (run_id) WHERE done_at IS NULL;
+    """,
 )
 
 

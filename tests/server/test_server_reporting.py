@@ -16,11 +16,19 @@ from typing import Any
 import pytest
 
 from evals_action import github_app, models
-from evals_action.server import config, reporter, reporting_config, rollout_clients
+from evals_action.server import config, reporter, reporting_config, rollout_clients, schema, store
 from tests.fakes.github import FakeGitHub
 from tests.integration import helpers
 
-from .conftest import WAIT, Running, Stack, example_settings, running_server
+from .conftest import (
+    WAIT,
+    FakeRollouts,
+    Running,
+    Stack,
+    example_settings,
+    running_server,
+    settings,
+)
 
 PROMPT = "create-project"
 CONTEXT = "2027/eval/sign-up-and-create-a-project"
@@ -184,3 +192,73 @@ def test_github_refusing_the_comment_ends_in_an_error_status_never_pending(
         in (statuses[-1]["description"])
     )
     assert github.comments(helpers.PR) == []
+
+
+def _fake_settings(github: FakeGitHub) -> config.ServerConfig:
+    gh = reporting_config.GitHubSettings(api_url=github.url, token=github.token)
+    return dataclasses.replace(settings(), reporting=reporting_config.ReportingConfig(github=gh))
+
+
+def test_a_restart_between_start_and_finish_still_writes_the_report(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    rollouts = FakeRollouts()
+    database = tmp_path / "evals.sqlite3"
+    with running_server(
+        database=database, settings_=_fake_settings(github), client_factory=rollouts.factory
+    ) as first:
+        run_id = first.start(context=_context())
+        (rollout_id,) = rollouts.started()
+        first.until(run_id, lambda body: body["status"] == models.RUNNING)
+    assert _final_statuses(github) == []
+
+    with running_server(
+        database=database, settings_=_fake_settings(github), client_factory=rollouts.factory
+    ) as second:
+        rollouts.finish(rollout_id, status=models.FAILED, message="The agent crashed")
+        second.until(run_id, lambda body: body["status"] == models.FAILED)
+        (status,) = _until_final_status(github)
+        (comment,) = _until_comment(github)
+
+    assert status["state"] in ("failure", "error")
+    assert "The agent crashed" in comment["body"]
+
+
+def test_a_report_a_stopped_server_left_due_is_written_when_it_starts(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """The run's end was stored, then the server stopped before writing the report."""
+    database = tmp_path / "evals.sqlite3"
+    db = store.Store(path=database)
+    run, _, _ = db.create_run(
+        new=schema.NewRun(
+            run_id="11111111-2222-3333-4444-555555555555",
+            prompt_id="signup",
+            request={
+                "urlMap": {},
+                "templateArgs": {"project_name": "demo"},
+                "report": {"by": "server"},
+            },
+            idempotency_key=None,
+            repository="octo-org/octo-repo",
+            pull_request=helpers.PR,
+            sha=helpers.HEAD_SHA,
+            prompt_title="Sign up and create a project",
+            prompt_text="Sign up.",
+        )
+    )
+    db.finish(run_id=run.run_id, status=models.FAILED, failure_reason="The rollout was lost")
+    assert [r.run_id for r in db.reports_due()] == [run.run_id]
+    db.close()
+
+    with running_server(
+        database=database, settings_=_fake_settings(github), client_factory=FakeRollouts().factory
+    ) as running:
+        (status,) = _until_final_status(github)
+        deadline = time.monotonic() + WAIT
+        while running.db.reports_due():
+            assert time.monotonic() < deadline, "the report stayed due"
+            time.sleep(0.02)
+
+    assert status["state"] in ("failure", "error")
+    assert "The rollout was lost" in github.comments(helpers.PR)[0]["body"]
