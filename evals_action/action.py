@@ -22,6 +22,7 @@ from evals_action import (
     event,
     github_access,
     github_api,
+    hand_over,
     models,
     outcome,
     polling,
@@ -117,12 +118,17 @@ def _prepare(
         sleep=deps.sleep,
         clock=deps.clock,
     )
+    if not config.wait:
+        hand_over.check(config=config, target=target, backend=backend)
+    context = _context(target)
+    if context is not None and not config.wait:
+        context["report"] = hand_over.ask(config=config)
     request = models.StartRequest(
         prompt_id=config.prompt_id,
         url_map=config.url_map,
         template_args=config.template_vars,
         idempotency_key=deps.new_id(),
-        context=_context(target),
+        context=context,
     )
     return _Prepared(github=access, target=target, backend=backend, request=request)
 
@@ -153,6 +159,9 @@ def _run(*, config: settings.Settings, deps: Deps, prepared: _Prepared, sink: si
                 backend=backend, started=started, sleep=deps.sleep, log=step.info
             )
             report.begin(first)
+            if not config.wait:
+                step.info(hand_over.LEFT)
+                return 0
             step.group(f"Waiting for eval run {started.run_id}")
             result: polling.Result | None = polling.Poller(
                 backend=backend,

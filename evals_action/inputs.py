@@ -121,6 +121,14 @@ TABLE: tuple[Input, ...] = (
     _flag("timeout-fails", "On timeout set the status to failure instead of success."),
     _flag("skip-comment", "Post no PR comment."),
     _flag("skip-status", "Set no commit status."),
+    Input(
+        "wait",
+        "false: start, write the pending status and comment, exit; the server reports the end.",
+        "true",
+        convert.clean_flag_on,
+        fallback=True,
+        flag=True,
+    ),
     dataclasses.replace(
         _secret("github-token", "Token for the comment and status. Masked.", "$GITHUB_TOKEN"),
         also_env="GITHUB_TOKEN",

@@ -80,6 +80,7 @@ class Settings:
     timeout_fails: bool
     skip_comment: bool
     skip_status: bool
+    wait: bool
     github_token: str = dataclasses.field(repr=False)
     pr_number: int | None
     sha: str | None
@@ -184,6 +185,11 @@ def load(
     for name, other, value in kind.required_when:
         if values[other] == value and not raw[name].strip():
             c.problems.append(f"{names.required(name)} when {other} is {value}")
+    if values["wait"] is False and kind.rollout:
+        c.problems.append(
+            f"{names('wait')} false needs backend evals-api (an evals server that writes the "
+            f"final report), not {values['backend']}"
+        )
     github = load_github_context(environ)
     if need_github_token and not (values["skip-comment"] and values["skip-status"]):
         _check_github_writes(c, token=raw["github-token"], github=github, names=names)

@@ -17,6 +17,8 @@ LOG = logging.getLogger(__name__)
 BASELINE_PAGE_SIZE = 20
 BASELINE_MAX_PAGES = 5
 
+REPORTING_PATH = "/api/v1/reporting"  # evals-action serve: does it write reports?
+
 
 class EvalsApiBackend:
     """`base.Backend` over the evals REST API."""
@@ -73,6 +75,30 @@ class EvalsApiBackend:
             headers={"Authorization": "Bearer ***", "Idempotency-Key": request.idempotency_key},
             body=start_body(request),
         )
+
+    def server_reports(self, *, repository: str) -> str | None:
+        """None when the evals server writes the final report for `repository` itself
+        (`GET /api/v1/reporting`); else why not (the managed API has no such route)."""
+        try:
+            response = transport.send(
+                self._session,
+                method="GET",
+                url=f"{self._base}{REPORTING_PATH}",
+                what="ask the evals server whether it reports",
+                headers=self._auth,
+                params={"repository": repository},
+                timeout=self._timeout,
+                fatal_statuses=frozenset({401, 403}),
+            )
+        except errors.ClientAPIError as exc:
+            if exc.status in (404, 405):
+                return f"{self._base} does not write reports itself (no {REPORTING_PATH})"
+            raise
+        body = transport.json_body(response, what="ask the evals server whether it reports")
+        if isinstance(body, dict) and body.get("reports") is True:
+            return None
+        reason = body.get("reason") if isinstance(body, dict) else None
+        return str(reason or "the server says it does not report for this repository")
 
     def run_url(self, run_id: str) -> str:
         return f"{self._base}/api/v1/runs/{segment(run_id)}"

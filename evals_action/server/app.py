@@ -7,6 +7,8 @@ API routes (all need `Authorization: Bearer <key>`, else 401):
     POST /api/v1/prompts/{id}/run          start a run → 201 {runId, statusUrl, runUrl}
     GET  /api/v1/runs/{id}[?wait=N]        a run; long polls up to N s (X-Evals-Long-Poll)
     GET  /api/v1/runs?promptId=&reportStatus=&limit=&offset=   newest first
+    GET  /api/v1/reporting?repository=o/r  {"reports": bool, "reason": ...}: does the server
+                                           write final reports there (`wait: false`)?
 
 Open routes: `GET /api/openapi` (the schema, no data), `GET /healthz`, and the read-only pages
 `/` (dashboard), `/runs/{id}` (runUrl) and `/reports/{slug}` (report.url).
@@ -42,6 +44,7 @@ from evals_action.server import (
     guards,
     page_routes,
     reporter,
+    reporting_route,
     rollout_clients,
     routing,
     security,
@@ -93,7 +96,12 @@ def create_app(
         on_end=reports.on_end if reports else lambda run_id: None,
     )
     server = routing.Server(
-        db=db, settings=settings, runner=work, changes=changes, public_url=public_url.rstrip("/")
+        db=db,
+        settings=settings,
+        runner=work,
+        changes=changes,
+        public_url=public_url.rstrip("/"),
+        why_no_reports=reports.why_not if reports else lambda repository: routing.NO_GITHUB,
     )
 
     @contextlib.asynccontextmanager
@@ -163,6 +171,7 @@ def _routes(*, server: routing.Server) -> list[Route]:
         Route("/api/v1/prompts/{prompt_id:path}", keyed(api.get_prompt), methods=["GET"]),
         Route("/api/v1/runs", keyed(api.list_runs), methods=["GET"]),
         Route("/api/v1/runs/{run_id}", keyed(api.get_run), methods=["GET"]),
+        Route("/api/v1/reporting", keyed(reporting_route.reporting), methods=["GET"]),
         Route("/api/openapi", open_(api.openapi_document), methods=["GET"]),
         Route("/healthz", open_(api.health), methods=["GET"]),
         Route("/", open_(page_routes.dashboard_page), methods=["GET"]),

@@ -16,7 +16,11 @@ from typing import Any
 BY_SERVER = "server"
 
 # `report` keys → the action's inputs they stand for.
-INPUTS = {"statusContext": "status-context", "skipComment": "skip-comment"}
+INPUTS = {
+    "statusContext": "status-context",
+    "skipComment": "skip-comment",
+    "skipStatus": "skip-status",
+}
 
 
 def parse(context: Any) -> dict[str, Any] | None:
@@ -28,6 +32,7 @@ def parse(context: Any) -> dict[str, Any] | None:
     status_context = report.get("statusContext")
     if isinstance(status_context, str) and status_context.strip():
         clean["statusContext"] = status_context.strip()[:100]
-    if report.get("skipComment") is True:
-        clean["skipComment"] = True
+    for flag in ("skipComment", "skipStatus"):
+        if report.get(flag) is True:
+            clean[flag] = True
     return clean

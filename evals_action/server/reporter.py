@@ -64,6 +64,15 @@ class ServerReporter:
         self._github = github
         self._lock = threading.Lock()
 
+    def why_not(self, repository: str) -> str | None:
+        """None when the server can write reports on `repository` (for an App: it is installed
+        there and a token can be minted); else why not, naming no secret."""
+        try:
+            self._tokens.token(repository=repository)
+        except errors.GitHubError as exc:
+            return exc.message
+        return None
+
     def on_end(self, run_id: str) -> None:
         """Called once a run's end is stored: report it if its request asked the server to."""
         try:

@@ -16,6 +16,8 @@ from starlette.responses import Response
 
 from evals_action.server import config, guards, keys, store, wakeups, worker
 
+NO_GITHUB = "the evals server has no [github] table, so it cannot write reports"
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -28,6 +30,8 @@ class Server:
     runner: worker.WorkerPool
     changes: wakeups.Changes
     public_url: str
+    # why the server cannot write reports for a repository (`reporter`); None when it can
+    why_no_reports: Callable[[str], str | None] = lambda repository: NO_GITHUB
 
 
 ServerHandler = Callable[[Request, Server], Awaitable[Response]]
