@@ -70,7 +70,26 @@ async def start_run(request: Request, server: routing.Server) -> Response:
         )
     if problem:
         return error(problem, status=400)
-    idempotency_key = request.headers.get("idempotency-key") or None
+    run, created = await run_in_threadpool(
+        create_run,
+        server=server,
+        prompt=prompt,
+        parsed=parsed,
+        idempotency_key=request.headers.get("idempotency-key") or None,
+    )
+    links = run_links(run_id=run.run_id, public_url=server.public_url)
+    return guards.JSON({"runId": run.run_id, **links}, status_code=201 if created else 200)
+
+
+def create_run(
+    *,
+    server: routing.Server,
+    prompt: prompts.Prompt,
+    parsed: Mapping[str, Any],
+    idempotency_key: str | None,
+) -> tuple[schema.RunRow, bool]:
+    """Store a run of `prompt` as `parse_start` parsed it and hand it to the worker (for the
+    API and the webhooks alike); (run, created)."""
     context = parsed["context"]
     new = schema.NewRun(
         run_id=str(uuid.uuid4()),
@@ -78,7 +97,7 @@ async def start_run(request: Request, server: routing.Server) -> Response:
         request={
             "urlMap": parsed["urlMap"],
             "templateArgs": parsed["templateArgs"],
-            **({"report": parsed["report"]} if parsed["report"] else {}),
+            **({"report": parsed["report"]} if parsed.get("report") else {}),
         },
         idempotency_key=idempotency_key,
         repository=context.get("repository"),
@@ -94,7 +113,7 @@ async def start_run(request: Request, server: routing.Server) -> Response:
         )
         or "",
     )
-    run, created, superseded = await run_in_threadpool(server.db.create_run, new=new)
+    run, created, superseded = server.db.create_run(new=new)
     if created:
         server.runner.submit(run=run)
         log.info(
@@ -103,8 +122,7 @@ async def start_run(request: Request, server: routing.Server) -> Response:
             prompt.id,
             f", superseding {', '.join(superseded)}" if superseded else "",
         )
-    links = run_links(run_id=run.run_id, public_url=server.public_url)
-    return guards.JSON({"runId": run.run_id, **links}, status_code=201 if created else 200)
+    return run, created
 
 
 def parse_start(*, body: Any, prompt: prompts.Prompt) -> tuple[str | None, dict[str, Any]]:

@@ -10,6 +10,7 @@ API routes (all need `Authorization: Bearer <key>`, else 401):
     GET  /api/v1/reporting?repository=o/r  {"reports": bool, "reason": ...}: does the server
                                            write final reports there (`wait: false`)?
 
+Signed route: `POST /api/v1/github/webhooks` (GitHub's deliveries, `webhook_routes`).
 Open routes: `GET /api/openapi` (the schema, no data), `GET /healthz`, and the read-only pages
 `/` (dashboard), `/runs/{id}` (runUrl) and `/reports/{slug}` (report.url).
 Errors are JSON `{"error": "..."}`, with the managed API's wording where it has one
@@ -51,6 +52,7 @@ from evals_action.server import (
     server_lock,
     store,
     wakeups,
+    webhook_routes,
     worker,
 )
 
@@ -83,8 +85,9 @@ def create_app(
         lock.release()
         raise
     stop = threading.Event()
+    tokens = reporter.token_source(settings=settings, clock=clock)
     reports = reporter.from_settings(
-        db=db, settings=settings, public_url=public_url, stop=stop, clock=clock
+        db=db, settings=settings, tokens=tokens, public_url=public_url, stop=stop
     )
     work = worker.WorkerPool(
         db=db,
@@ -104,6 +107,8 @@ def create_app(
         why_no_reports=reports.why_not if reports else lambda repository: routing.NO_GITHUB,
     )
 
+    intake = webhook_routes.from_settings(server=server, tokens=tokens)
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         changes.bind(loop=asyncio.get_running_loop())
@@ -119,7 +124,7 @@ def create_app(
             lock.release()
 
     application = Starlette(
-        routes=_routes(server=server),
+        routes=_routes(server=server, intake=intake),
         lifespan=lifespan,
         middleware=[
             Middleware(security.SecurityHeaders),
@@ -128,6 +133,7 @@ def create_app(
         exception_handlers=guards.EXCEPTION_HANDLERS,
     )
     application.state.changes = changes
+    application.state.webhooks = intake
     return application
 
 
@@ -158,7 +164,7 @@ def _unwritable(database: Path, exc: store.StorageError) -> store.DatabaseUnavai
     )
 
 
-def _routes(*, server: routing.Server) -> list[Route]:
+def _routes(*, server: routing.Server, intake: webhook_routes.Intake | None) -> list[Route]:
     def keyed(handler: routing.ServerHandler) -> routing.Handler:
         return routing.with_key(handler=handler, server=server)
 
@@ -172,6 +178,7 @@ def _routes(*, server: routing.Server) -> list[Route]:
         Route("/api/v1/runs", keyed(api.list_runs), methods=["GET"]),
         Route("/api/v1/runs/{run_id}", keyed(api.get_run), methods=["GET"]),
         Route("/api/v1/reporting", keyed(reporting_route.reporting), methods=["GET"]),
+        Route(webhook_routes.PATH, webhook_routes.handler(intake=intake), methods=["POST"]),
         Route("/api/openapi", open_(api.openapi_document), methods=["GET"]),
         Route("/healthz", open_(api.health), methods=["GET"]),
         Route("/", open_(page_routes.dashboard_page), methods=["GET"]),

@@ -220,30 +220,36 @@ def action_settings(*, row: schema.RunRow, public_url: str) -> settings.Settings
     return settings.load(environ, need_github_token=False)
 
 
-def from_settings(
-    *,
-    db: store.Store,
-    settings: config.ServerConfig,
-    public_url: str,
-    stop: threading.Event,
-    clock: Callable[[], float],
-) -> ServerReporter | None:
-    """The reporter `[github]` configures (an App's installation tokens, or the plain token);
-    None without `[github]`."""
+def token_source(
+    *, settings: config.ServerConfig, clock: Callable[[], float]
+) -> github_app.TokenSource | None:
+    """`[github]`'s tokens: an App's installation tokens, or the plain token; None without."""
     github = settings.reporting.github
     if github is None or not (github.app_id or github.token):
         return None
-    tokens: github_app.TokenSource = (
-        github_app.AppTokens(
+    if github.app_id:
+        return github_app.AppTokens(
             app_id=github.app_id,
             private_key=github.private_key,
             api_url=github.api_url,
             user_agent=transport.USER_AGENT,
             clock=clock,
         )
-        if github.app_id
-        else github_app.StaticToken(github.token)
-    )
+    return github_app.StaticToken(github.token)
+
+
+def from_settings(
+    *,
+    db: store.Store,
+    settings: config.ServerConfig,
+    tokens: github_app.TokenSource | None,
+    public_url: str,
+    stop: threading.Event,
+) -> ServerReporter | None:
+    """The reporter `[github]` configures; None without it."""
+    github = settings.reporting.github
+    if github is None or tokens is None:
+        return None
     return ServerReporter(
         db=db,
         tokens=tokens,

@@ -96,6 +96,7 @@ class Running:
     database: Path
     db: store.Store
     changes: wakeups.Changes
+    state: Any = None  # the app's `state` (its `webhooks` intake)
 
     def session(self, *, key: str | None = None) -> requests.Session:
         session = transport.new_session()
@@ -219,7 +220,14 @@ def running_server(
         **app_options,
     )
     with serving.Background(app=application, sock=sock):
-        yield Running(url=url, key=key, database=database, db=db, changes=application.state.changes)
+        yield Running(
+            url=url,
+            key=key,
+            database=database,
+            db=db,
+            changes=application.state.changes,
+            state=application.state,
+        )
     db.close()
 
 
