@@ -24,6 +24,7 @@ from evals_action import (
     github_api,
     hand_over,
     models,
+    oidc,
     outcome,
     polling,
     reporting,
@@ -69,6 +70,7 @@ def run(
     error ends in a final status, comment and outputs."""
     _open_log(config=config, step=deps.step)
     with actions_runtime.warnings_to(deps.step):
+        config = _oidc_bearer(config=config, deps=deps)
         prepared = _prepare(config=config, deps=deps, target=target)
         if prepared is None:
             return 0
@@ -92,9 +94,27 @@ def preview(*, config: settings.Settings, deps: Deps) -> int:
 
 
 def _open_log(*, config: settings.Settings, step: actions_runtime.StepIO) -> None:
-    for secret in config.secrets:
+    for secret in (*config.secrets, config.github.id_token_request_token):
         step.add_secret(secret)
     step.info(reporting.banner(backend=config.backend, api_base_url=config.api_base_url))
+
+
+def _oidc_bearer(*, config: settings.Settings, deps: Deps) -> settings.Settings:
+    """api-key empty in a job with `id-token: write`: the job's OIDC token for the server's URL
+    is the bearer, masked and redacted like the key it replaces."""
+    if config.api_key or not config.github.oidc or backends.kind_of(settings=config).rollout:
+        return config
+    token = oidc.request_token(
+        session=deps.session,
+        environ={
+            oidc.URL_VARIABLE: config.github.id_token_url,
+            oidc.TOKEN_VARIABLE: config.github.id_token_request_token,
+        },
+        audience=config.api_base_url,
+    )
+    deps.step.add_secret(token)
+    deps.step.info("api-key is empty: authenticating with the job's OIDC token")
+    return dataclasses.replace(config, api_key=token)
 
 
 def _prepare(

@@ -72,7 +72,7 @@ def _flag(name: str, help: str) -> Input:
 TABLE: tuple[Input, ...] = (
     _secret(
         "api-key",
-        "Bearer key for the evals API (required for evals-api). Masked.",
+        "Bearer key for the evals API (evals-api: else the job's OIDC token). Masked.",
         backends=("evals-api",),
     ),
     Input(
