@@ -72,6 +72,8 @@ def create_app(
     Takes the database's lock and opens it (migrations, a test write) here, so a database that
     is read-only or already served raises `store.DatabaseUnavailable` before anything listens.
     """
+    # [github]'s tokens first: an unusable App key is a ConfigError before the database is held
+    tokens = reporter.token_source(settings=settings, clock=clock)
     changes = wakeups.Changes()
     lock = server_lock.ServerLock(database=database).acquire()
     try:
@@ -86,7 +88,6 @@ def create_app(
         lock.release()
         raise
     stop = threading.Event()
-    tokens = reporter.token_source(settings=settings, clock=clock)
     reports = reporter.from_settings(
         db=db, settings=settings, tokens=tokens, public_url=public_url, stop=stop
     )

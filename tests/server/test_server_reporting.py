@@ -262,3 +262,33 @@ def test_a_report_a_stopped_server_left_due_is_written_when_it_starts(
 
     assert status["state"] in ("failure", "error")
     assert "The rollout was lost" in github.comments(helpers.PR)[0]["body"]
+
+
+def test_serve_refuses_an_unusable_app_key_in_one_line(tmp_path: Path) -> None:
+    """exit 2, one line naming the setting; the database is not left held."""
+    from click.testing import CliRunner
+
+    from evals_action.server import cli
+
+    key_file = tmp_path / "app.pem"
+    key_file.write_text(
+        "-----BEGIN RSA PRIVATE KEY-----\nnot a key\n-----END RSA PRIVATE KEY-----\n"
+    )
+    config_file = tmp_path / "evals.toml"
+    config_file.write_text(
+        f'[github]\napp_id = "12345"\nprivate_key_file = "{key_file}"\n'
+        '[[prompts]]\nid = "p"\ntext = "Open http://app.example.com."\n'
+        '[prompts.rollout]\ntarget = "remote"\nurl = "http://127.0.0.1:9"\n'
+    )
+    database = tmp_path / "evals.sqlite3"
+    args = ["--config", str(config_file), "--database", str(database), "--port", "0"]
+    result = CliRunner().invoke(cli.serve, args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1, result.output
+    assert "github.private_key_file: not a usable RSA private key" in lines[0]
+    assert "not a key" not in result.output
+    assert "Traceback" not in result.output
+    from evals_action.server import server_lock
+
+    server_lock.ServerLock(database=database).acquire().release()  # not held by the failed start
