@@ -22,6 +22,7 @@ from tests.integration import helpers
 
 from .conftest import (
     WAIT,
+    FakeClock,
     FakeRollouts,
     Running,
     Stack,
@@ -292,3 +293,27 @@ def test_serve_refuses_an_unusable_app_key_in_one_line(tmp_path: Path) -> None:
     from evals_action.server import server_lock
 
     server_lock.ServerLock(database=database).acquire().release()  # not held by the failed start
+
+
+def test_a_run_abandoned_past_its_deadline_is_closed_and_reported_after_a_restart(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """The agent never answers and the server restarts after the prompt's timeout: the
+    server closes the run on its own and the status says so, never pending."""
+    rollouts, clock = FakeRollouts(), FakeClock()
+    database = tmp_path / "evals.sqlite3"
+    options: dict[str, Any] = {"client_factory": rollouts.factory, "clock": clock}
+    with running_server(database=database, settings_=_fake_settings(github), **options) as first:
+        run_id = first.start(context=_context())
+        rollouts.started()
+        first.until(run_id, lambda body: body["status"] == models.RUNNING)
+    clock.advance(21 * 60)  # the prompt's timeout_minutes is 20
+
+    with running_server(database=database, settings_=_fake_settings(github), **options) as second:
+        body = second.until(run_id, lambda b: b["status"] == models.FAILED)
+        (status,) = _until_final_status(github)
+        _until_comment(github)
+
+    assert body["failureReason"] == "The rollout did not finish within 20 minutes"
+    assert status["state"] == "error"
+    assert "did not finish within 20 minutes" in status["description"]
