@@ -22,7 +22,9 @@ from evals_action import (
     event,
     github_access,
     github_api,
+    hand_over,
     models,
+    oidc,
     outcome,
     polling,
     reporting,
@@ -70,6 +72,7 @@ def run(
     error ends in a final status, comment and outputs."""
     _open_log(config=config, step=deps.step)
     with actions_runtime.warnings_to(deps.step):
+        config = _oidc_bearer(config=config, deps=deps)
         prepared = _prepare(config=config, deps=deps, target=target)
         if prepared is None:
             return 0
@@ -118,9 +121,27 @@ def _suite_step(
 
 
 def _open_log(*, config: settings.Settings, step: actions_runtime.StepIO) -> None:
-    for secret in config.secrets:
+    for secret in (*config.secrets, config.github.id_token_request_token):
         step.add_secret(secret)
     step.info(reporting.banner(backend=config.backend, api_base_url=config.api_base_url))
+
+
+def _oidc_bearer(*, config: settings.Settings, deps: Deps) -> settings.Settings:
+    """api-key empty in a job with `id-token: write`: the job's OIDC token for the server's URL
+    is the bearer, masked and redacted like the key it replaces."""
+    if config.api_key or not config.github.oidc or backends.kind_of(settings=config).rollout:
+        return config
+    token = oidc.request_token(
+        session=deps.session,
+        environ={
+            oidc.URL_VARIABLE: config.github.id_token_url,
+            oidc.TOKEN_VARIABLE: config.github.id_token_request_token,
+        },
+        audience=config.api_base_url,
+    )
+    deps.step.add_secret(token)
+    deps.step.info("api-key is empty: authenticating with the job's OIDC token")
+    return dataclasses.replace(config, api_key=token)
 
 
 def _prepare(
@@ -144,12 +165,17 @@ def _prepare(
         sleep=deps.sleep,
         clock=deps.clock,
     )
+    if not config.wait:
+        hand_over.check(config=config, target=target, backend=backend)
+    context = _context(target)
+    if context is not None and not config.wait:
+        context["report"] = hand_over.ask(config=config)
     request = models.StartRequest(
         prompt_id=config.prompt_id,
         url_map=config.url_map,
         template_args=config.template_vars,
         idempotency_key=deps.new_id(),
-        context=_context(target),
+        context=context,
     )
     return _Prepared(github=access, target=target, backend=backend, request=request)
 
@@ -180,6 +206,9 @@ def _run(*, config: settings.Settings, deps: Deps, prepared: _Prepared, sink: si
                 backend=backend, started=started, sleep=deps.sleep, log=step.info
             )
             report.begin(first)
+            if not config.wait:
+                step.info(hand_over.LEFT)
+                return 0
             step.group(f"Waiting for eval run {started.run_id}")
             result: polling.Result | None = polling.Poller(
                 backend=backend,

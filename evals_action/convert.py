@@ -192,6 +192,11 @@ def clean_flag(*, name: str, raw: str) -> bool:
     return clean_bool(name=name, raw=raw, default=False)
 
 
+def clean_flag_on(*, name: str, raw: str) -> bool:
+    """A flag that is on unless set to false (`wait`)."""
+    return clean_bool(name=name, raw=raw, default=True)
+
+
 def clean_rollout_status(*, name: str, raw: str) -> str:
     return clean_choice(name=name, raw=raw, choices=ROLLOUT_STATUS_MODES, default="auto")
 

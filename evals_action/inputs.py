@@ -72,7 +72,7 @@ def _flag(name: str, help: str) -> Input:
 TABLE: tuple[Input, ...] = (
     _secret(
         "api-key",
-        "Bearer key for the evals API (required for evals-api). Masked.",
+        "Bearer key for the evals API (evals-api: else the job's OIDC token). Masked.",
         backends=("evals-api",),
     ),
     Input(
@@ -128,6 +128,14 @@ TABLE: tuple[Input, ...] = (
     _flag("timeout-fails", "On timeout set the status to failure instead of success."),
     _flag("skip-comment", "Post no PR comment."),
     _flag("skip-status", "Set no commit status."),
+    Input(
+        "wait",
+        "false: start, write the pending status and comment, exit; the server reports the end.",
+        "true",
+        convert.clean_flag_on,
+        fallback=True,
+        flag=True,
+    ),
     dataclasses.replace(
         _secret("github-token", "Token for the comment and status. Masked.", "$GITHUB_TOKEN"),
         also_env="GITHUB_TOKEN",

@@ -41,6 +41,14 @@ class GitHubContext:
     actions: bool = False  # running inside GitHub Actions (GITHUB_ACTIONS=true)
     workflow: str = ""  # GITHUB_WORKFLOW, GITHUB_JOB: a suite's default comment-key
     job: str = ""
+    # `permissions: id-token: write`: the job may request an OIDC token (used when api-key is
+    # empty, see `oidc`); the request token is a secret
+    id_token_url: str = ""
+    id_token_request_token: str = dataclasses.field(default="", repr=False)
+
+    @property
+    def oidc(self) -> bool:
+        return bool(self.id_token_url and self.id_token_request_token)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,6 +90,7 @@ class Settings:
     timeout_fails: bool
     skip_comment: bool
     skip_status: bool
+    wait: bool
     github_token: str = dataclasses.field(repr=False)
     pr_number: int | None
     sha: str | None
@@ -184,6 +193,8 @@ def load_github_context(environ: Mapping[str, str]) -> GitHubContext:
         actions=_env(environ, "GITHUB_ACTIONS").lower() == "true",
         workflow=_env(environ, "GITHUB_WORKFLOW"),
         job=_env(environ, "GITHUB_JOB"),
+        id_token_url=_env(environ, "ACTIONS_ID_TOKEN_REQUEST_URL"),
+        id_token_request_token=_env(environ, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
     )
 
 
@@ -195,6 +206,7 @@ def load(
     c = _Collector()
     values: dict[str, Any] = {}
     kind = backends.DEFAULT
+    github = load_github_context(environ)
     for item in sorted(inputs.TABLE, key=lambda item: item.name != "backend"):
         values[item.name] = c.convert(item, raw=raw[item.name], names=names)
         if item.name == "backend":
@@ -205,7 +217,7 @@ def load(
             continue
         if item.required:
             c.problems.append(names.required(item.name))
-        elif item.name in kind.required:
+        elif item.name in kind.required and not (item.name == "api-key" and github.oidc):
             c.problems.append(kind.missing(name=item.name, required=names.required))
     for name, other, value in kind.required_when:
         if values[other] == value and not raw[name].strip():
@@ -216,7 +228,11 @@ def load(
             f"{names('max-repeats')} must be at least {names('repeats')} ({repeats}) "
             f"(got '{max_repeats}')"
         )
-    github = load_github_context(environ)
+    if values["wait"] is False and kind.rollout:
+        c.problems.append(
+            f"{names('wait')} false needs backend evals-api (an evals server that writes the "
+            f"final report), not {values['backend']}"
+        )
     if need_github_token and not (values["skip-comment"] and values["skip-status"]):
         _check_github_writes(c, token=raw["github-token"], github=github, names=names)
     if c.problems:

@@ -86,6 +86,7 @@ class GitHubSink:
         self._sha = target.sha
         self._step = step
         self._pending_set = False
+        self.failures: list[str] = []  # what GitHub refused, for a caller that retries
         self._comment = (
             github_comments.StickyComment(
                 github=github, issue_number=target.pr_number, prompt_id=prompt_id
@@ -106,6 +107,7 @@ class GitHubSink:
                 target_url=fields.target_url or None,
             )
         except errors.GitHubError as exc:
+            self.failures.append(f"commit status: {exc.message}")
             final = fields.state != "pending"
             level = "error" if final and self._pending_set else "warning"
             self._step.annotate(level, f"Commit status not set: {exc.message}")
@@ -120,6 +122,7 @@ class GitHubSink:
         try:
             self._comment.upsert(body)
         except errors.GitHubError as exc:
+            self.failures.append(f"PR comment: {exc.message}")
             self._step.annotate("warning", f"PR comment not written: {exc.message}")
 
     def close(self, *, body: str) -> None:

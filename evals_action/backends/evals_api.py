@@ -17,6 +17,8 @@ LOG = logging.getLogger(__name__)
 BASELINE_PAGE_SIZE = 20
 BASELINE_MAX_PAGES = 5
 
+REPORTING_PATH = "/api/v1/reporting"  # evals-action serve: does it write reports?
+
 
 class EvalsApiBackend:
     """`base.Backend` over the evals REST API."""
@@ -81,6 +83,30 @@ class EvalsApiBackend:
             body=start_body(request),
         )
 
+    def server_reports(self, *, repository: str) -> str | None:
+        """None when the evals server writes the final report for `repository` itself
+        (`GET /api/v1/reporting`); else why not (the managed API has no such route)."""
+        try:
+            response = transport.send(
+                self._session,
+                method="GET",
+                url=f"{self._base}{REPORTING_PATH}",
+                what="ask the evals server whether it reports",
+                headers=self._auth,
+                params={"repository": repository},
+                timeout=self._timeout,
+                fatal_statuses=frozenset({401, 403}),
+            )
+        except errors.ClientAPIError as exc:
+            if exc.status in (404, 405):
+                return f"{self._base} does not write reports itself (no {REPORTING_PATH})"
+            raise
+        body = transport.json_body(response, what="ask the evals server whether it reports")
+        if isinstance(body, dict) and body.get("reports") is True:
+            return None
+        reason = body.get("reason") if isinstance(body, dict) else None
+        return str(reason or "the server says it does not report for this repository")
+
     def run_url(self, run_id: str) -> str:
         return f"{self._base}/api/v1/runs/{segment(run_id)}"
 
@@ -138,7 +164,7 @@ class EvalsApiBackend:
             if not isinstance(runs, list):
                 raise errors.ClientAPIError("read baseline runs: the body is not a JSON array")
             for item in runs:
-                found = _baseline_candidate(item, current_run_id=current_run_id)
+                found = baseline_candidate(item, current_run_id=current_run_id)
                 if found is not None:
                     return found
             if len(runs) < BASELINE_PAGE_SIZE:
@@ -160,7 +186,7 @@ def start_body(request: models.StartRequest) -> dict[str, Any]:
     return body
 
 
-def _baseline_candidate(item: Any, *, current_run_id: str) -> models.Report | None:
+def baseline_candidate(item: Any, *, current_run_id: str) -> models.Report | None:
     if not isinstance(item, dict) or models.nonempty(item.get("runId")) == current_run_id:
         return None
     report = models.Report.from_wire(item.get("report"))

@@ -27,7 +27,16 @@ from starlette.responses import Response
 
 from evals_action import models
 from evals_action.eval_protocol import prompts as ep_prompts
-from evals_action.server import egress, guards, openapi, pages, prompts, routing, schema
+from evals_action.server import (
+    egress,
+    guards,
+    openapi,
+    pages,
+    prompts,
+    report_request,
+    routing,
+    schema,
+)
 
 log = logging.getLogger("evals_action.server")
 
@@ -63,12 +72,35 @@ async def start_run(request: Request, server: routing.Server) -> Response:
         )
     if problem:
         return error(problem, status=400)
-    idempotency_key = request.headers.get("idempotency-key") or None
+    run, created = await run_in_threadpool(
+        create_run,
+        server=server,
+        prompt=prompt,
+        parsed=parsed,
+        idempotency_key=request.headers.get("idempotency-key") or None,
+    )
+    links = run_links(run_id=run.run_id, public_url=server.public_url)
+    return guards.JSON({"runId": run.run_id, **links}, status_code=201 if created else 200)
+
+
+def create_run(
+    *,
+    server: routing.Server,
+    prompt: prompts.Prompt,
+    parsed: Mapping[str, Any],
+    idempotency_key: str | None,
+) -> tuple[schema.RunRow, bool]:
+    """Store a run of `prompt` as `parse_start` parsed it and hand it to the worker (for the
+    API and the webhooks alike); (run, created)."""
     context = parsed["context"]
     new = schema.NewRun(
         run_id=str(uuid.uuid4()),
         prompt_id=prompt.id,
-        request={"urlMap": parsed["urlMap"], "templateArgs": parsed["templateArgs"]},
+        request={
+            "urlMap": parsed["urlMap"],
+            "templateArgs": parsed["templateArgs"],
+            **({"report": parsed["report"]} if parsed.get("report") else {}),
+        },
         idempotency_key=idempotency_key,
         repository=context.get("repository"),
         pull_request=context.get("pullRequest"),
@@ -85,7 +117,7 @@ async def start_run(request: Request, server: routing.Server) -> Response:
         )
         or "",
     )
-    run, created, superseded = await run_in_threadpool(server.db.create_run, new=new)
+    run, created, superseded = server.db.create_run(new=new)
     if created:
         server.runner.submit(run=run)
         log.info(
@@ -94,8 +126,7 @@ async def start_run(request: Request, server: routing.Server) -> Response:
             prompt.id,
             f", superseding {', '.join(superseded)}" if superseded else "",
         )
-    links = run_links(run_id=run.run_id, public_url=server.public_url)
-    return guards.JSON({"runId": run.run_id, **links}, status_code=201 if created else 200)
+    return run, created
 
 
 def parse_start(*, body: Any, prompt: prompts.Prompt) -> tuple[str | None, dict[str, Any]]:
@@ -123,6 +154,7 @@ def parse_start(*, body: Any, prompt: prompts.Prompt) -> tuple[str | None, dict[
         "urlMap": dict(url_map),
         "templateArgs": {k: str(v) for k, v in args.items()},
         "context": clean_context,
+        "report": report_request.parse(context),
     }
 
 

@@ -7,7 +7,10 @@ API routes (all need `Authorization: Bearer <key>`, else 401):
     POST /api/v1/prompts/{id}/run          start a run → 201 {runId, statusUrl, runUrl}
     GET  /api/v1/runs/{id}[?wait=N]        a run; long polls up to N s (X-Evals-Long-Poll)
     GET  /api/v1/runs?promptId=&reportStatus=&branch=default&limit=&offset=   newest first
+    GET  /api/v1/reporting?repository=o/r  {"reports": bool, "reason": ...}: does the server
+                                           write final reports there (`wait: false`)?
 
+Signed route: `POST /api/v1/github/webhooks` (GitHub's deliveries, `webhook_routes`).
 Open routes: `GET /api/openapi` (the schema, no data), `GET /healthz`, and the read-only pages
 `/` (dashboard), `/runs/{id}` (runUrl), `/runs/{id}/files/{name}` (the agent's screenshots) and
 `/reports/{slug}` (report.url).
@@ -27,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
@@ -40,13 +44,17 @@ from evals_action.server import (
     api,
     config,
     guards,
+    oidc_auth,
     page_routes,
+    reporter,
+    reporting_route,
     rollout_clients,
     routing,
     security,
     server_lock,
     store,
     wakeups,
+    webhook_routes,
     worker,
 )
 
@@ -65,6 +73,8 @@ def create_app(
     Takes the database's lock and opens it (migrations, a test write) here, so a database that
     is read-only or already served raises `store.DatabaseUnavailable` before anything listens.
     """
+    # [github]'s tokens first: an unusable App key is a ConfigError before the database is held
+    tokens = reporter.token_source(settings=settings, clock=clock)
     changes = wakeups.Changes()
     lock = server_lock.ServerLock(database=database).acquire()
     try:
@@ -78,18 +88,38 @@ def create_app(
     except BaseException:
         lock.release()
         raise
+    stop = threading.Event()
+    reports = reporter.from_settings(
+        db=db, settings=settings, tokens=tokens, public_url=public_url, stop=stop
+    )
     work = worker.WorkerPool(
-        db=db, settings=settings, public_url=public_url, client_factory=client_factory, clock=clock
+        db=db,
+        settings=settings,
+        public_url=public_url,
+        client_factory=client_factory,
+        clock=clock,
+        stop=stop,
+        on_end=reports.on_end if reports else lambda run_id: None,
     )
     server = routing.Server(
-        db=db, settings=settings, runner=work, changes=changes, public_url=public_url.rstrip("/")
+        db=db,
+        settings=settings,
+        runner=work,
+        changes=changes,
+        public_url=public_url.rstrip("/"),
+        why_no_reports=reports.why_not if reports else lambda repository: routing.NO_GITHUB,
+        oidc_refusal=oidc_auth.from_settings(settings=settings),
     )
+
+    intake = webhook_routes.from_settings(server=server, tokens=tokens)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         changes.bind(loop=asyncio.get_running_loop())
         try:
             work.resume()
+            if reports is not None:
+                reports.resume()
             yield
         finally:
             work.stop()
@@ -98,7 +128,7 @@ def create_app(
             lock.release()
 
     application = Starlette(
-        routes=_routes(server=server),
+        routes=_routes(server=server, intake=intake),
         lifespan=lifespan,
         middleware=[
             Middleware(security.Headers, headers=security.HEADERS),
@@ -108,6 +138,7 @@ def create_app(
         exception_handlers=guards.EXCEPTION_HANDLERS,
     )
     application.state.changes = changes
+    application.state.webhooks = intake
     return application
 
 
@@ -138,7 +169,7 @@ def _unwritable(database: Path, exc: store.StorageError) -> store.DatabaseUnavai
     )
 
 
-def _routes(*, server: routing.Server) -> list[Route]:
+def _routes(*, server: routing.Server, intake: webhook_routes.Intake | None) -> list[Route]:
     def keyed(handler: routing.ServerHandler) -> routing.Handler:
         return routing.with_key(handler=handler, server=server)
 
@@ -151,6 +182,8 @@ def _routes(*, server: routing.Server) -> list[Route]:
         Route("/api/v1/prompts/{prompt_id:path}", keyed(api.get_prompt), methods=["GET"]),
         Route("/api/v1/runs", keyed(api.list_runs), methods=["GET"]),
         Route("/api/v1/runs/{run_id}", keyed(api.get_run), methods=["GET"]),
+        Route("/api/v1/reporting", keyed(reporting_route.reporting), methods=["GET"]),
+        Route(webhook_routes.PATH, webhook_routes.handler(intake=intake), methods=["POST"]),
         Route("/api/openapi", open_(api.openapi_document), methods=["GET"]),
         Route("/healthz", open_(api.health), methods=["GET"]),
         Route("/", open_(page_routes.dashboard_page), methods=["GET"]),

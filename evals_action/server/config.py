@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from evals_action import errors
-from evals_action.server import egress, prompts, toml_values
+from evals_action.server import egress, prompts, reporting_config, toml_values
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -71,6 +71,8 @@ class ServerConfig:
     workers_per_repository: int = 16
     show_template_values: bool = False  # [pages]: show templateArgs values on the public pages
     fetch: egress.Policy = egress.Policy()  # [fetch]: where checks and url maps may point
+    # [github], [oidc], [webhooks]: the server's own GitHub reports, OIDC bearers, webhooks
+    reporting: reporting_config.ReportingConfig = reporting_config.ReportingConfig()
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -79,6 +81,7 @@ class ServerConfig:
         for prompt in self.prompts.values():
             rollout = prompt.rollout
             found += [rollout.model_api_key, rollout.tracing_api_key, rollout.workflow_token]
+        found += self.reporting.secrets
         return tuple(sorted({s for s in found if s}))
 
 
@@ -136,9 +139,15 @@ def parse(*, raw: Mapping[str, Any], environ: Mapping[str, str]) -> ServerConfig
     per_repository = toml_values.count(
         server, key="workers_per_repository", default=max(1, workers // 2), problems=problems
     )
+    reporting = reporting_config.ReportingConfig()
+    try:
+        reporting = reporting_config.parse(raw=raw, environ=environ, prompt_ids=list(found))
+    except errors.ConfigError as exc:
+        problems.extend(exc.problems)
     if problems:
         raise errors.ConfigError(problems)
     return ServerConfig(
+        reporting=reporting,
         prompts=found,
         judge=judge,
         poll_interval_seconds=poll,

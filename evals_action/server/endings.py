@@ -1,6 +1,7 @@
 """How a run ends: written to the store, retried while the database refuses.
 
-`Endings.store` writes a run's `End`, retrying on `polling.expo_delays` from the poll interval
+`Endings.store` writes a run's `End` and then calls `on_end(run_id)` (the
+server's own GitHub report, `reporter`), retrying on `polling.expo_delays` from the poll interval
 (capped at `polling.MAX_DELAY`) until it is stored; past the run's deadline a report that still
 cannot be stored gives way to a short `failed` end, and on shutdown the run stays in flight in
 the store for the next start. The report is written in its wire form (`models.Report.to_wire`).
@@ -39,8 +40,10 @@ class Endings:
         clock: Callable[[], float],
         stop: threading.Event,
         interval: float,
+        on_end: Callable[[str], None] = lambda run_id: None,
     ) -> None:
         self._db = db
+        self._on_end = on_end
         self._clock = clock
         self._stop = stop
         self._interval = interval
@@ -54,10 +57,13 @@ class Endings:
         database refuses, so a full disk never stops the server from starting."""
         reason = "The server stopped while handing the rollout to the agent; start a new run"
         try:
-            self._db.finish(run_id=run_id, status=models.FAILED, failure_reason=reason)
+            ended = self._db.finish(run_id=run_id, status=models.FAILED, failure_reason=reason)
         except store.StorageError as exc:
             log.warning("run %s: could not store its end, retrying: %s", run_id, exc)
             threading.Thread(target=self.fail, args=(run_id, reason), daemon=True).start()
+            return
+        if ended:  # off the start-up path: a report may wait for GitHub
+            threading.Thread(target=self._on_end, args=(run_id,), daemon=True).start()
 
     def store(self, *, run_id: str, end: End, deadline: float | None = None) -> bool:
         """Write the run's end, retrying while the database refuses; False if it had ended.
@@ -68,13 +74,16 @@ class Endings:
         attempt = 0
         while True:
             try:
-                return self._db.finish(
+                ended = self._db.finish(
                     run_id=run_id,
                     status=end.status,
                     failure_reason=end.failure_reason,
                     report=end.report.to_wire() if end.report else None,
                     report_slug=end.report_slug,
                 )
+                if ended:
+                    self._on_end(run_id)
+                return ended
             except store.StorageError as exc:
                 attempt += 1
                 log.warning("run %s: could not store its end, retrying: %s", run_id, exc)

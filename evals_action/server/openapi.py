@@ -304,6 +304,34 @@ def document(*, server_url: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/api/v1/reporting": {
+                "get": {
+                    "operationId": "getReporting",
+                    "description": "Does this server write runs' final comment and status on "
+                    "the repository itself (the action's wait: false)?",
+                    "parameters": [
+                        {
+                            "name": "repository",
+                            "in": "query",
+                            "required": True,
+                            "schema": {
+                                "type": "string",
+                                "pattern": "^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$",
+                            },
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(
+                            _closed(
+                                {"reports": {"type": "boolean"}, "reason": _nullable("string")},
+                                required=["reports", "reason"],
+                            ),
+                            "Whether it does, and why not",
+                        ),
+                        **_errors(400, 401),
+                    },
+                }
+            },
             "/api/v1/runs/{runId}": {
                 "get": {
                     "operationId": "getRun",

@@ -2,7 +2,8 @@
 
 `api.py` and `page_routes.py` hold the handlers, each `async (request, server) -> Response`;
 `app.py` binds them to paths with `with_key` (the `/api/v1` routes, 401 without a valid
-`Authorization: Bearer <key>`) or `open_` (the schema, `/healthz` and the pages).
+`Authorization: Bearer <key>`, or, with `[oidc]`, a GitHub Actions OIDC token it accepts) or
+`open_` (the schema, `/healthz` and the pages).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from starlette.responses import Response
 
 from evals_action.server import config, guards, keys, store, wakeups, worker
 
+NO_GITHUB = "the evals server has no [github] table, so it cannot write reports"
+
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -28,6 +31,10 @@ class Server:
     runner: worker.WorkerPool
     changes: wakeups.Changes
     public_url: str
+    # why the server cannot write reports for a repository (`reporter`); None when it can
+    why_no_reports: Callable[[str], str | None] = lambda repository: NO_GITHUB
+    # `[oidc]`: why a bearer that is not a key is refused as an OIDC token; None: accepted
+    oidc_refusal: Callable[[str], str | None] | None = None
 
 
 ServerHandler = Callable[[Request, Server], Awaitable[Response]]
@@ -39,14 +46,27 @@ def with_key(*, handler: ServerHandler, server: Server) -> Handler:
     async def checked(request: Request) -> Response:
         authorization = request.headers.get("authorization")
         if not await run_in_threadpool(keys.check, store=server.db, authorization=authorization):
-            return guards.JSON(
-                {"error": "Missing or invalid API key: send Authorization: Bearer <key>"},
-                status_code=401,
-                headers={"WWW-Authenticate": "Bearer"},
-            )
+            refusal = await _oidc_refusal(server=server, authorization=authorization)
+            if refusal is not None:
+                return guards.JSON(
+                    {"error": refusal}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+                )
         return await handler(request, server)
 
     return checked
+
+
+_NO_KEY = "Missing or invalid API key: send Authorization: Bearer <key>"
+
+
+async def _oidc_refusal(*, server: Server, authorization: str | None) -> str | None:
+    """None when the bearer is an OIDC token `[oidc]` accepts; else the 401's message (the
+    claim at fault, never a value)."""
+    scheme, _, token = (authorization or "").partition(" ")
+    token = token.strip()
+    if server.oidc_refusal is None or scheme.lower() != "bearer" or token.count(".") != 2:
+        return _NO_KEY
+    return await run_in_threadpool(server.oidc_refusal, token)
 
 
 def open_(*, handler: ServerHandler, server: Server) -> Handler:

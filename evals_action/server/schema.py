@@ -78,6 +78,15 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (run_id, name)
     );
     """,
+    # The runs whose request asks the server to write the final report to GitHub
+    # (`report_request`), and when it was written: a restart writes the ones still due.
+    """
+    CREATE TABLE server_reports (
+        run_id TEXT PRIMARY KEY REFERENCES runs (run_id),
+        done_at REAL
+    );
+    CREATE INDEX server_reports_due ON server_reports (run_id) WHERE done_at IS NULL;
+    """,
 )
 
 

@@ -156,6 +156,8 @@ class Store:
                     new.attempt,
                 ),
             )
+            if new.request.get("report"):
+                conn.execute("INSERT INTO server_reports (run_id) VALUES (?)", (new.run_id,))
             row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (new.run_id,)).fetchone()
         for run_id in superseded:
             self.on_change(run_id)
@@ -324,6 +326,25 @@ class Store:
                 (limit,),
             ).fetchall()
         return [str(r["suite"]) for r in rows]
+
+    # --- the server's own GitHub reports ---------------------------------------------------
+
+    def reports_due(self) -> list[schema.RunRow]:
+        """Ended runs whose final report the server has yet to write, oldest first."""
+        with self._lock, _storage_errors():
+            rows = self._conn.execute(
+                "SELECT runs.* FROM runs JOIN server_reports USING (run_id) WHERE "
+                "server_reports.done_at IS NULL AND runs.status NOT IN ('pending', 'running') "
+                "ORDER BY runs.created_at"
+            ).fetchall()
+        return [schema.run_row(r) for r in rows]
+
+    def report_done(self, *, run_id: str) -> None:
+        """The run's final report was written (or ended in `error`): not due any more."""
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE server_reports SET done_at = ? WHERE run_id = ?", (self._clock(), run_id)
+            )
 
     # --- webhook deliveries -------------------------------------------------------------------
 

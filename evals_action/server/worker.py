@@ -45,13 +45,19 @@ class WorkerPool:
         client_factory: rollout_clients.ClientFactory = rollout_clients.backend_clients,
         clock: Callable[[], float] = time.time,
         rand: polling.Rand = random.uniform,
+        stop: threading.Event | None = None,
+        on_end: Callable[[str], None] = lambda run_id: None,
     ) -> None:
         self._db = db
         self._settings = settings
-        self._stop = threading.Event()
+        self._stop = stop or threading.Event()
         self._queue = fairqueue.FairQueue(per_tenant=settings.workers_per_repository)
         self._endings = endings.Endings(
-            db=db, clock=clock, stop=self._stop, interval=settings.poll_interval_seconds
+            db=db,
+            clock=clock,
+            stop=self._stop,
+            interval=settings.poll_interval_seconds,
+            on_end=on_end,
         )
         self._driver = run_driver.RunDriver(
             db=db,

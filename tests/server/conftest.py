@@ -96,6 +96,7 @@ class Running:
     database: Path
     db: store.Store
     changes: wakeups.Changes
+    state: Any = None  # the app's `state` (its `webhooks` intake)
 
     def session(self, *, key: str | None = None) -> requests.Session:
         session = transport.new_session()
@@ -202,24 +203,32 @@ def settings(**server: Any) -> config.ServerConfig:
 def running_server(
     *,
     database: Path,
-    settings_: config.ServerConfig,
+    settings_: config.ServerConfig | Callable[[str], config.ServerConfig],
     client_factory: rollout_clients.ClientFactory,
     **app_options: Any,
 ) -> Iterator[Running]:
-    """`app_options` go to `app.create_app` (`clock`, `open_store`)."""
+    """`app_options` go to `app.create_app` (`clock`, `open_store`); `settings_` may be made
+    from the server's URL (an OIDC audience)."""
     db = store.Store(path=database)
     _, key = keys.create(store=db, name="tests")
     sock = serving.listen(host="127.0.0.1", port=0)
     url = f"http://127.0.0.1:{sock.getsockname()[1]}"
     application = app.create_app(
         database=database,
-        settings=settings_,
+        settings=settings_(url) if callable(settings_) else settings_,
         public_url=url,
         client_factory=client_factory,
         **app_options,
     )
     with serving.Background(app=application, sock=sock):
-        yield Running(url=url, key=key, database=database, db=db, changes=application.state.changes)
+        yield Running(
+            url=url,
+            key=key,
+            database=database,
+            db=db,
+            changes=application.state.changes,
+            state=application.state,
+        )
     db.close()
 
 

@@ -85,10 +85,20 @@ def test_the_documented_example_parses_to_these_settings() -> None:
     assert set(parsed.secrets) == {KEY, "whsec-value-1234"}
 
 
-def test_the_prompts_parser_ignores_these_tables() -> None:
-    """One file holds both: `config.parse` reads the prompts and leaves these tables alone."""
-    raw = tomllib.loads(_docs_example() + PROMPTS)
-    assert list(config.parse(raw=raw, environ=ENV).prompts) == ["create-project"]
+def test_the_server_config_reads_these_tables_and_reports_their_problems_with_the_rest() -> None:
+    """One file holds both: `config.parse` keeps the tables (`reporting`) and lists their
+    problems together with the prompts' own."""
+    text = '[github]\ntoken_env = "EVALS_GITHUB_TOKEN"\n'
+    parsed = config.parse(raw=tomllib.loads(text + PROMPTS), environ=ENV)
+    assert list(parsed.prompts) == ["create-project"]
+    assert parsed.reporting.github is not None
+    assert parsed.reporting.github.token == ENV["EVALS_GITHUB_TOKEN"]
+    assert ENV["EVALS_GITHUB_TOKEN"] in parsed.secrets
+    bad = '[server]\nworkers = 0\n[github]\ntoken_env = "UNSET_TOKEN"\n'
+    with pytest.raises(errors.ConfigError) as caught:
+        config.parse(raw=tomllib.loads(bad + PROMPTS), environ=ENV)
+    assert len(caught.value.problems) == 2, caught.value.problems
+    assert "github.token_env: the variable UNSET_TOKEN is not set" in caught.value.problems
 
 
 def test_every_problem_is_reported_together_without_secrets() -> None:

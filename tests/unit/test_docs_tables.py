@@ -59,7 +59,7 @@ def test_cli_options_cover_every_input() -> None:
     assert [p.opts[0] for p in params] == [f"--{name}" for name in action()["inputs"]]
     for param in params:
         name = param.opts[0].removeprefix("--")
-        flag = action()["inputs"][name].get("default") == "false"
+        flag = action()["inputs"][name].get("default") in ("false", "true")
         assert param.secondary_opts == ([f"--no-{name}"] if flag else [])
         assert param.envvar == (None if flag else "EVALS_" + name.upper().replace("-", "_"))
 

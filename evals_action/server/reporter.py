@@ -1,0 +1,260 @@
+"""The final sticky comment and commit status of a run, written by the server itself.
+
+One engine: the run is read back in the evals API's wire form (`api.run_json` →
+`models.Run.from_wire`), its outcome comes from `outcome`, and `reporting.Reporter` renders and
+redacts the comment and status and hands them to `sinks.GitHubSink` (the sticky comment's
+upsert is `github_comments`'), exactly as the action does at the end of its wait. The action's
+inputs the report depends on are rebuilt through `settings.load`, from the run's request.
+
+A run asks for it in its start request (`context.report = {"by": "server", ...}`, see
+`report_request`); webhook-started runs always do. A GitHub refusal is logged and retried a bounded
+number of times; if the comment or status still cannot be written, the status says `error`
+with the reason (when GitHub takes that), so it never stays `pending`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+from collections.abc import Callable
+
+from evals_action import (
+    actions_runtime,
+    errors,
+    github_api,
+    github_app,
+    inputs,
+    models,
+    outcome,
+    polling,
+    reporting,
+    settings,
+    sinks,
+    transport,
+)
+from evals_action.backends import evals_api
+from evals_action.server import api, config, report_request, schema, store
+
+log = logging.getLogger("evals_action.server")
+
+ATTEMPTS = 3  # writes of one run's report before it ends in `error`
+_BASELINE_PAGES = 5
+
+
+class ServerReporter:
+    """Writes runs' final comment and status with the server's GitHub credentials."""
+
+    def __init__(
+        self,
+        *,
+        db: store.Store,
+        tokens: github_app.TokenSource,
+        api_url: str,
+        public_url: str,
+        secrets: tuple[str, ...],
+        stop: threading.Event,
+        retry_delay: float = 2.0,
+        github: Callable[..., github_api.GitHub] = github_api.GitHub,
+    ) -> None:
+        self._db, self._tokens, self._api_url = db, tokens, api_url
+        self._public_url = public_url.rstrip("/")
+        self._secrets, self._stop, self._delay = secrets, stop, retry_delay
+        self._github = github
+        self._lock = threading.Lock()
+
+    def why_not(self, repository: str) -> str | None:
+        """None when the server can write reports on `repository` (for an App: it is installed
+        there and a token can be minted); else why not, naming no secret."""
+        try:
+            self._tokens.token(repository=repository)
+        except errors.GitHubError as exc:
+            return exc.message
+        return None
+
+    def on_end(self, run_id: str) -> None:
+        """Called once a run's end is stored: report it if its request asked the server to."""
+        try:
+            row = self._db.get_run(run_id=run_id)
+            if row is not None and row.request.get("report"):
+                self._report_once(row=row)
+        except Exception:  # noqa: BLE001 - a report must never take the worker down
+            log.exception("run %s: could not write the report to GitHub", run_id)
+
+    def resume(self) -> None:
+        """Write the reports a stopped server left due (runs that ended before theirs was
+        written), in the background."""
+
+        def due() -> None:
+            try:
+                for row in self._db.reports_due():
+                    if self._stop.is_set():
+                        return
+                    self._report_once(row=row)
+            except Exception:  # noqa: BLE001 - logged; the next start tries again
+                log.exception("could not write the reports left due")
+
+        threading.Thread(target=due, daemon=True, name="evals-reports-due").start()
+
+    def _report_once(self, *, row: schema.RunRow) -> None:
+        """Report, then mark it done, unless the server stopped midway (then it stays due)."""
+        with self._lock:  # on_end and resume may meet on one run
+            if self._done(row.run_id):
+                return
+            self.report(row=row)
+            if not self._stop.is_set():
+                self._db.report_done(run_id=row.run_id)
+
+    def _done(self, run_id: str) -> bool:
+        return all(r.run_id != run_id for r in self._db.reports_due())
+
+    def report(self, *, row: schema.RunRow) -> bool:
+        """Write the final status and comment of an ended run; False when GitHub refused them
+        `ATTEMPTS` times (the status then says `error`, if GitHub takes it)."""
+        if not (row.repository and row.pull_request and row.sha) or row.in_flight:
+            return True
+        if row.status == models.SUPERSEDED:
+            return True  # the run that superseded it reports on the same context
+        run = models.Run.from_wire(api.run_json(run=row, public_url=self._public_url))
+        result = outcome.final(run)
+        baseline = self._baseline(run=run) if result.completed else None
+        problems: list[str] = []
+        for attempt in range(1, ATTEMPTS + 1):
+            problems = self._write(row=row, run=run, result=result, baseline=baseline)
+            if not problems:
+                return True
+            log.warning(
+                "run %s: GitHub refused the report (attempt %d of %d): %s",
+                row.run_id,
+                attempt,
+                ATTEMPTS,
+                "; ".join(problems),
+            )
+            delays = polling.expo_delays(base_delay=self._delay, count=attempt)
+            if attempt < ATTEMPTS and self._stop.wait(delays[-1]):
+                return False
+        reason = f"The evals server could not write the report to GitHub ({problems[0]})"
+        self._write(row=row, run=run, result=outcome.unavailable(run, reason=reason), baseline=None)
+        return False
+
+    def _write(
+        self,
+        *,
+        row: schema.RunRow,
+        run: models.Run,
+        result: outcome.Outcome,
+        baseline: models.Report | None,
+    ) -> list[str]:
+        """One attempt; the problems GitHub answered (none: all written)."""
+        repository = str(row.repository)
+        try:
+            token = self._tokens.token(repository=repository)
+        except errors.GitHubError as exc:
+            return [exc.message]
+        step = actions_runtime.StepIO(stdout=io.StringIO(), secret_values=(*self._secrets, token))
+        inputs_ = action_settings(row=row, public_url=self._public_url)
+        target = models.Target(sha=row.sha, pr_number=row.pull_request, repository=repository)
+        sink = sinks.GitHubSink(
+            github=lambda: self._github(
+                token=token,
+                api_url=self._api_url,
+                repository=repository,
+                user_agent=transport.USER_AGENT,
+            ),
+            target=target,
+            prompt_id=row.prompt_id,
+            step=step,
+        )
+        started = models.StartedRun(
+            run_id=run.run_id, run_url=run.run_url or "", status_url=run.status_url or ""
+        )
+        reporter = reporting.Reporter(
+            config=inputs_, target=target, started=started, sink=sink, step=step
+        )
+        reporter.finish(result, baseline=baseline, run=run)
+        return list(sink.failures)
+
+    def _baseline(self, *, run: models.Run) -> models.Report | None:
+        """The newest other published run's report with metrics, as the action's client picks
+        it (`evals_api.baseline_candidate`)."""
+        if not (run.report and run.report.metrics):
+            return None
+        row = self._db.get_run(run_id=run.run_id)
+        prompt_id = row.prompt_id if row else ""
+        for page in range(_BASELINE_PAGES):
+            rows = self._db.list_runs(
+                prompt_id=prompt_id,
+                report_status="published",
+                limit=evals_api.BASELINE_PAGE_SIZE,
+                offset=page * evals_api.BASELINE_PAGE_SIZE,
+            )
+            for other in rows:
+                wire = api.run_json(run=other, public_url=self._public_url)
+                found = evals_api.baseline_candidate(wire, current_run_id=run.run_id)
+                if found is not None:
+                    return found
+            if len(rows) < evals_api.BASELINE_PAGE_SIZE:
+                break
+        return None
+
+
+def action_settings(*, row: schema.RunRow, public_url: str) -> settings.Settings:
+    """The action's settings for this run, through the action's own table (`settings.load`)."""
+    report = row.request.get("report") or {}
+    url_map = dict(row.request.get("urlMap") or {})
+    environ = {
+        "EVALS_API_KEY": "not-used-by-the-server",  # required by the table, never sent
+        "EVALS_API_BASE_URL": public_url,
+        "EVALS_PROMPT_ID": row.prompt_id,
+        "EVALS_URL_MAP": json.dumps(url_map),
+        "EVALS_DEPLOYMENT_URL": next(iter(url_map.values()), ""),
+        "GITHUB_REPOSITORY": row.repository or "",
+    }
+    if row.request.get("templateArgs"):
+        environ["EVALS_TEMPLATE_VARS"] = json.dumps(row.request["templateArgs"])
+    for key, name in report_request.INPUTS.items():
+        if key in report:
+            value = report[key]
+            environ[inputs.env_name(name)] = str(value).lower() if value is True else str(value)
+    return settings.load(environ, need_github_token=False)
+
+
+def token_source(
+    *, settings: config.ServerConfig, clock: Callable[[], float]
+) -> github_app.TokenSource | None:
+    """`[github]`'s tokens: an App's installation tokens, or the plain token; None without."""
+    github = settings.reporting.github
+    if github is None or not (github.app_id or github.token):
+        return None
+    if github.app_id:
+        return github_app.AppTokens(
+            app_id=github.app_id,
+            private_key=github.private_key,
+            api_url=github.api_url,
+            user_agent=transport.USER_AGENT,
+            clock=clock,
+        )
+    return github_app.StaticToken(github.token)
+
+
+def from_settings(
+    *,
+    db: store.Store,
+    settings: config.ServerConfig,
+    tokens: github_app.TokenSource | None,
+    public_url: str,
+    stop: threading.Event,
+) -> ServerReporter | None:
+    """The reporter `[github]` configures; None without it."""
+    github = settings.reporting.github
+    if github is None or tokens is None:
+        return None
+    return ServerReporter(
+        db=db,
+        tokens=tokens,
+        api_url=github.api_url,
+        public_url=public_url,
+        secrets=settings.secrets,
+        stop=stop,
+    )
