@@ -72,6 +72,13 @@ async def start_run(request: Request, server: routing.Server) -> Response:
         )
     if problem:
         return error(problem, status=400)
+    bound = getattr(request.state, "oidc_repository", None)
+    repository = parsed["context"].get("repository")
+    if bound is not None and repository is not None and repository != bound:
+        return error(
+            "context.repository must be the repository the OIDC token was issued to",
+            status=403,
+        )
     run, created = await run_in_threadpool(
         create_run,
         server=server,

@@ -108,7 +108,7 @@ def create_app(
         changes=changes,
         public_url=public_url.rstrip("/"),
         why_no_reports=reports.why_not if reports else lambda repository: routing.NO_GITHUB,
-        oidc_refusal=oidc_auth.from_settings(settings=settings),
+        oidc_check=oidc_auth.from_settings(settings=settings),
     )
 
     intake = webhook_routes.from_settings(server=server, tokens=tokens)

@@ -1,9 +1,10 @@
 """`[oidc]` as the API's second way in: a GitHub Actions OIDC token instead of an API key.
 
-`refusal(token)` is what `routing.with_key` asks when a bearer is not an active key: None when
-`oidc.Verifier` accepts the token (signature from the issuer's JWKS, `iss`, `aud`, `exp`, `nbf`,
-the `[[oidc.allow]]` rules), else the 401's message, which names the claim and never a value.
-Tokens are never logged: a refusal is logged with its reason only.
+`check(token)` is what `routing.with_key` asks when a bearer is not an active key: the token's
+`oidc.Identity` when `oidc.Verifier` accepts it (signature from the issuer's JWKS, `iss`, `aud`,
+`exp`, `nbf`, the `[[oidc.allow]]` rules), else the 401's message, which names the claim and
+never a value. A run started with a token may report only to the token's own repository
+(`api.start_run`: 403 otherwise). Tokens are never logged: a refusal is logged with its reason.
 """
 
 from __future__ import annotations
@@ -17,8 +18,9 @@ from evals_action.server import config, oidc
 log = logging.getLogger("evals_action.server")
 
 
-def from_settings(*, settings: config.ServerConfig) -> Callable[[str], str | None] | None:
-    """The check `[oidc]` configures; None without the table."""
+def from_settings(*, settings: config.ServerConfig) -> Callable[[str], oidc.Identity | str] | None:
+    """The check `[oidc]` configures: the token's `Identity` when accepted, else the 401's
+    message; None without the table."""
     found = settings.reporting.oidc
     if found is None:
         return None
@@ -30,13 +32,13 @@ def from_settings(*, settings: config.ServerConfig) -> Callable[[str], str | Non
         leeway_seconds=found.leeway_seconds,
     )
 
-    def refusal(token: str) -> str | None:
+    def check(token: str) -> oidc.Identity | str:
         try:
             identity = verifier.verify(token=token)
         except oidc.Rejected as exc:
             log.info("OIDC token refused: %s", exc.reason)
             return str(exc)
         log.debug("OIDC token accepted for %s", identity.repository)
-        return None
+        return identity
 
-    return refusal
+    return check

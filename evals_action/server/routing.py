@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from evals_action.server import config, guards, keys, store, wakeups, worker
+from evals_action.server import config, guards, keys, oidc, store, wakeups, worker
 
 NO_GITHUB = "the evals server has no [github] table, so it cannot write reports"
 
@@ -33,8 +33,9 @@ class Server:
     public_url: str
     # why the server cannot write reports for a repository (`reporter`); None when it can
     why_no_reports: Callable[[str], str | None] = lambda repository: NO_GITHUB
-    # `[oidc]`: why a bearer that is not a key is refused as an OIDC token; None: accepted
-    oidc_refusal: Callable[[str], str | None] | None = None
+    # `[oidc]`: a bearer that is not a key, checked as an OIDC token: who it speaks for when
+    # accepted, else why it is refused
+    oidc_check: Callable[[str], oidc.Identity | str] | None = None
 
 
 ServerHandler = Callable[[Request, Server], Awaitable[Response]]
@@ -46,11 +47,13 @@ def with_key(*, handler: ServerHandler, server: Server) -> Handler:
     async def checked(request: Request) -> Response:
         authorization = request.headers.get("authorization")
         if not await run_in_threadpool(keys.check, store=server.db, authorization=authorization):
-            refusal = await _oidc_refusal(server=server, authorization=authorization)
-            if refusal is not None:
+            found = await _oidc_check(server=server, authorization=authorization)
+            if isinstance(found, str):
                 return guards.JSON(
-                    {"error": refusal}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+                    {"error": found}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
                 )
+            # A token speaks for one repository: runs it starts may report only there.
+            request.state.oidc_repository = found.repository
         return await handler(request, server)
 
     return checked
@@ -59,14 +62,14 @@ def with_key(*, handler: ServerHandler, server: Server) -> Handler:
 _NO_KEY = "Missing or invalid API key: send Authorization: Bearer <key>"
 
 
-async def _oidc_refusal(*, server: Server, authorization: str | None) -> str | None:
-    """None when the bearer is an OIDC token `[oidc]` accepts; else the 401's message (the
-    claim at fault, never a value)."""
+async def _oidc_check(*, server: Server, authorization: str | None) -> oidc.Identity | str:
+    """The identity of an OIDC token `[oidc]` accepts; else the 401's message (the claim at
+    fault, never a value)."""
     scheme, _, token = (authorization or "").partition(" ")
     token = token.strip()
-    if server.oidc_refusal is None or scheme.lower() != "bearer" or token.count(".") != 2:
+    if server.oidc_check is None or scheme.lower() != "bearer" or token.count(".") != 2:
         return _NO_KEY
-    return await run_in_threadpool(server.oidc_refusal, token)
+    return await run_in_threadpool(server.oidc_check, token)
 
 
 def open_(*, handler: ServerHandler, server: Server) -> Handler:

@@ -128,3 +128,31 @@ def test_an_allowed_token_and_a_key_both_work(
     assert _get(server, issuer.mint(audience=server.url)).status_code == 200
     assert _get(server, server.key).status_code == 200
     assert _get(server, "eak_not_a_key_at_all").status_code == 401
+
+
+def test_a_token_starts_runs_only_for_its_own_repository(
+    guarded: tuple[Running, FakeRollouts], issuer: fake_oidc.FakeIssuer
+) -> None:
+    """A token allowed for one repository cannot start a run that reports to another (the
+    server would write its comment and status there); a key is not bound to a repository."""
+    server, _ = guarded
+    token = issuer.mint(audience=server.url)
+
+    def start(bearer: str, repository: str) -> requests.Response:
+        return requests.post(
+            f"{server.url}/api/v1/prompts/signup/run",
+            headers={"Authorization": f"Bearer {bearer}"},
+            json={
+                "templateArgs": {"project_name": "demo"},
+                "context": {"repository": repository, "pullRequest": 7, "sha": "a" * 40},
+            },
+            timeout=WAIT,
+        )
+
+    refused = start(token, "someone/else")
+    assert refused.status_code == 403
+    assert refused.json() == {
+        "error": "context.repository must be the repository the OIDC token was issued to"
+    }
+    assert start(token, "octo-org/octo-repo").status_code == 201
+    assert start(server.key, "someone/else").status_code == 201
