@@ -38,6 +38,7 @@ def _run(
     plan = scheduler.Plan(
         prompt_ids=prompts,
         repeats=repeats,
+        max_repeats=repeats,
         concurrency=concurrency,
         budget_usd=budget,
         deadline=100.0,
