@@ -10,7 +10,8 @@ never started are reported as not run (`Attempt.run` None, `result` None).
 
 Adaptive sampling: when a prompt's runs have all ended, `more(prompt, attempts)` says whether it
 gets one more (its verdict is `inconclusive`); it is asked only while the prompt has had fewer
-than `max_repeats` planned runs and new runs may start (budget, deadline).
+than `max_repeats` planned runs, before the deadline; a run it adds once the budget is spent
+is reported as not run, like the planned runs the budget stopped.
 
 The waiting happens in the calling (main) thread, so SIGTERM/SIGINT reach it: `errors.Cancelled`
 sets `stop`, every in-flight run's sleep then raises, and each ends `cancelled`.
@@ -130,8 +131,9 @@ class Scheduler:
             nxt.in_flight += 1
             flying[pool.submit(self._run_one, nxt.prompt_id, nxt.started)] = nxt
 
-    def _may_start(self) -> bool:
-        return not (self._stop.is_set() or self._budget_hit or self._clock() >= self._plan.deadline)
+    def _may_start(self, *, budget: bool = True) -> bool:
+        spent = budget and self._budget_hit
+        return not (self._stop.is_set() or spent or self._clock() >= self._plan.deadline)
 
     def _next_prompt(self) -> _Prompt | None:
         ready = [p for p in self._prompts if p.queue and (p.in_flight == 0 or self._overlap())]
@@ -150,7 +152,8 @@ class Scheduler:
         if prompt.queue or prompt.in_flight:
             return
         ended = tuple(sorted(prompt.attempts, key=_number))
-        room = prompt.planned < self._plan.max_repeats and self._may_start()
+        # Past the budget the run is still planned, and reported not run: the budget stopped it.
+        room = prompt.planned < self._plan.max_repeats and self._may_start(budget=False)
         if room and self._more(prompt.prompt_id, ended):
             prompt.planned += 1
             prompt.queue.append(False)
