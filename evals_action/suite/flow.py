@@ -123,6 +123,8 @@ def run(*, step: Step) -> int:
             )
 
     def baseline_of(prompt_id: str, ours: frozenset[str]) -> list[stats.Observation] | None:
+        if stop.is_set():  # cancelled: end now, without another request
+            return None
         session = deps.new_session()
         backend = backends.create(
             settings=dataclasses.replace(config, prompt_ids=(prompt_id,)),
