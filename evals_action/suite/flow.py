@@ -123,8 +123,8 @@ def run(*, step: Step) -> int:
             )
 
     def baseline_of(prompt_id: str, ours: frozenset[str]) -> list[stats.Observation] | None:
-        if stop.is_set():  # cancelled: end now, without another request
-            return None
+        if stop.is_set() or backends.kind_of(settings=config).rollout:
+            return None  # cancelled: no more requests; rollouts: no published runs to compare
         session = deps.new_session()
         backend = backends.create(
             settings=dataclasses.replace(config, prompt_ids=(prompt_id,)),
@@ -135,7 +135,7 @@ def run(*, step: Step) -> int:
             clock=deps.clock,
         )
         listing = getattr(backend, "baseline_sample", None)
-        if listing is None:  # rollout backends have no published runs to compare with
+        if listing is None:
             return None
         with session.deadline(seconds=max(0.0, clocks.deadline - deps.clock())):
             found: list[stats.Observation] | None = listing(
