@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Sequence
 
 from evals_action import render as markdown
-from evals_action import suite_model, suite_sections, text
+from evals_action import suite_model, suite_sections, text, verdicts
 
 SUITE_MARKER_PREFIX = "<!-- 2027-eval-suite:"
 TITLE_LIMIT = 100
@@ -98,6 +98,7 @@ class RowView:
     verdict: str
     runs: int
     cost: str
+    summary: str  # the whole row in one line, for the section's <summary>
 
 
 @dataclasses.dataclass(frozen=True)
@@ -121,30 +122,24 @@ class DetailsView:
 
 
 def _row(prompt: suite_model.PromptResult) -> RowView:
-    completed = len(prompt.completed)
+    """The table's cells and the section's summary line, from `verdicts.summary_row`:
+    `4/5 passed (0.38–0.96) · mean 81 ▼ −7 vs 88 (10 runs) · regressed`."""
+    current = prompt.sample
+    passed, mean, line = "—", "—", ""
+    if current.completed:
+        base = prompt.baseline.as_sample() if prompt.baseline else None
+        line = verdicts.summary_row(current=current, baseline=base, verdict=prompt.verdict)
+        passed, mean = line.split(" · ")[:2]
+        mean = "—" if current.mean_score is None else mean.removeprefix("mean ")
     return RowView(
         title=text.one_line(prompt.title or prompt.prompt_id, limit=TITLE_LIMIT),
-        pass_rate=f"{prompt.passes}/{completed} passed" if completed else "—",
-        mean_score=_mean(prompt),
+        pass_rate=passed,
+        mean_score=mean,
         verdict=prompt.verdict,
         runs=sum(1 for a in prompt.attempts if a.started),
         cost=f"${prompt.cost_usd:.2f}" if prompt.cost_usd is not None else "—",
+        summary=line or f"no completed runs · {prompt.verdict}",
     )
-
-
-def _mean(prompt: suite_model.PromptResult) -> str:
-    mean = prompt.mean_score
-    if mean is None:
-        return "—"
-    shown = markdown.score_text(round(mean, 1))
-    base = prompt.baseline.mean_score if prompt.baseline else None
-    if base is None:
-        return shown
-    diff, against = round(mean - base, 1), markdown.score_text(round(base, 1))
-    if diff == 0:
-        return f"{shown} = vs {against}"
-    arrow, sign = ("▲", "+") if diff > 0 else ("▼", "−")
-    return f"{shown} {arrow} {sign}{markdown.score_text(abs(diff))} vs {against}"
 
 
 def _details(prompt: suite_model.PromptResult, *, sha: str | None) -> DetailsView:

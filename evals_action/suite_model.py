@@ -6,7 +6,7 @@ A step evaluates one or more prompts, each one or more times (attempts). The run
 action contract's single run and keeps its own comment and outputs (drop-in); everything here is
 for the suite case.
 
-Imports only `models`, `outcome` and `verdicts` of ours (plain data and pure functions).
+Imports only `models`, `outcome`, `stats` and `verdicts` of ours (plain data and pure functions).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from evals_action import models, outcome, verdicts
+from evals_action import models, outcome, stats, verdicts
 
 # Verdicts (suites-contract §3), exact strings: `verdicts` owns them and their order.
 REGRESSED = verdicts.REGRESSED
@@ -49,6 +49,15 @@ class Attempt:
         report = self.run.report if self.run else None
         return report.score if report else None
 
+    @property
+    def observation(self) -> stats.Observation | None:
+        """The run as the statistics count it (§2); None while running or never started."""
+        if self.run is None or self.result is None:
+            return None
+        status = stats.COMPLETED if self.result.completed else self.result.kind
+        succeeded = self.result.kind == "succeeded"
+        return stats.Observation(status, succeeded, score=self.score, cost_usd=self.cost_usd)
+
 
 @dataclasses.dataclass(frozen=True)
 class Baseline:
@@ -57,6 +66,16 @@ class Baseline:
     runs: int
     pass_rate: float | None = None
     mean_score: float | None = None
+
+    @classmethod
+    def of(cls, sample: stats.Sample) -> Baseline:
+        return cls(runs=sample.completed, pass_rate=sample.pass_rate, mean_score=sample.mean_score)
+
+    def as_sample(self) -> stats.Sample:
+        """The numbers `verdicts.summary_row` shows for a baseline (its size, rate and mean)."""
+        passes = round((self.pass_rate or 0.0) * self.runs)
+        scores = () if self.mean_score is None else (self.mean_score,)
+        return stats.Sample(self.runs, self.runs, passes, scores, cost_usd=None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,6 +89,12 @@ class PromptResult:
     verdict_text: str = ""  # the one sentence that explains the verdict, for the comment
     gates_failed: tuple[str, ...] = ()  # one line per tripped gate, with its numbers
     baseline: Baseline | None = None
+    gates_tripped: tuple[str, ...] = ()  # the names of the tripped gates, as `gates_failed`
+
+    @property
+    def sample(self) -> stats.Sample:
+        """The prompt's sample in numbers (`stats`): what the verdict and the gates judge."""
+        return stats.sample(runs=[o for a in self.attempts if (o := a.observation) is not None])
 
     @property
     def completed(self) -> tuple[Attempt, ...]:

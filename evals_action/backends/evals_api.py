@@ -11,7 +11,7 @@ from typing import Any
 
 import requests
 
-from evals_action import errors, models, polling, transport
+from evals_action import errors, models, polling, stats, transport
 
 LOG = logging.getLogger(__name__)
 BASELINE_PAGE_SIZE = 20
@@ -145,24 +145,9 @@ class EvalsApiBackend:
             return None
 
     def _baseline(self, *, prompt_id: str, current_run_id: str) -> models.Report | None:
+        params = {"promptId": prompt_id, "reportStatus": "published"}
         for page in range(BASELINE_MAX_PAGES):
-            response = transport.send(
-                self._session,
-                method="GET",
-                url=f"{self._base}/api/v1/runs",
-                what="read baseline runs",
-                headers=self._auth,
-                params={
-                    "promptId": prompt_id,
-                    "reportStatus": "published",
-                    "limit": BASELINE_PAGE_SIZE,
-                    "offset": page * BASELINE_PAGE_SIZE,
-                },
-                timeout=self._timeout,
-            )
-            runs = transport.json_body(response, what="read baseline runs")
-            if not isinstance(runs, list):
-                raise errors.ClientAPIError("read baseline runs: the body is not a JSON array")
+            runs = self._list_runs(params=params, page=page)
             for item in runs:
                 found = baseline_candidate(item, current_run_id=current_run_id)
                 if found is not None:
@@ -170,6 +155,64 @@ class EvalsApiBackend:
             if len(runs) < BASELINE_PAGE_SIZE:
                 return None
         return None
+
+    def baseline_sample(
+        self, *, prompt_id: str, exclude: frozenset[str], limit: int, default_branch: bool
+    ) -> list[stats.Observation] | None:
+        """Up to `limit` prior published runs of the prompt, newest first, as observations
+        (suites-contract §3): §3.3 paging, at most 5 pages, `exclude` (this step's runs) left
+        out; `default_branch` asks our server for runs without a pull request only. None when
+        the listing failed (the verdict is then `no-baseline`)."""
+        params: dict[str, Any] = {"promptId": prompt_id, "reportStatus": "published"}
+        if default_branch:
+            params["branch"] = "default"
+        found: list[stats.Observation] = []
+        try:
+            for page in range(BASELINE_MAX_PAGES):
+                runs = self._list_runs(params=params, page=page)
+                found += _observations(runs, exclude=exclude)[: limit - len(found)]
+                if len(found) >= limit or len(runs) < BASELINE_PAGE_SIZE:
+                    break
+        except errors.APIError as exc:
+            LOG.warning("No baseline for %s: %s", prompt_id, exc.message)
+            return None
+        return found
+
+    def _list_runs(self, *, params: dict[str, Any], page: int) -> list[Any]:
+        response = transport.send(
+            self._session,
+            method="GET",
+            url=f"{self._base}/api/v1/runs",
+            what="read baseline runs",
+            headers=self._auth,
+            params={**params, "limit": BASELINE_PAGE_SIZE, "offset": page * BASELINE_PAGE_SIZE},
+            timeout=self._timeout,
+        )
+        runs = transport.json_body(response, what="read baseline runs")
+        if not isinstance(runs, list):
+            raise errors.ClientAPIError("read baseline runs: the body is not a JSON array")
+        return runs
+
+
+def _observations(runs: list[Any], *, exclude: frozenset[str]) -> list[stats.Observation]:
+    """The completed runs with a report among `runs`, as the verdict's baseline counts them."""
+    found = []
+    for item in runs:
+        if not isinstance(item, dict) or models.nonempty(item.get("runId")) in exclude:
+            continue
+        report = models.Report.from_wire(item.get("report"))
+        if item.get("status") != models.COMPLETED or report is None:
+            continue
+        metrics = report.metrics
+        found.append(
+            stats.Observation(
+                status=stats.COMPLETED,
+                succeeded=report.outcome == "succeeded",
+                score=report.score,
+                cost_usd=metrics.cost_usd if metrics else None,
+            )
+        )
+    return found
 
 
 def segment(value: str) -> str:

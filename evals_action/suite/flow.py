@@ -13,8 +13,17 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from evals_action import backends, errors, models, outcome, settings, signals, suite_model
-from evals_action.suite import attempt, report, results, scheduler
+from evals_action import (
+    backends,
+    errors,
+    models,
+    outcome,
+    settings,
+    signals,
+    stats,
+    suite_model,
+)
+from evals_action.suite import attempt, judge, report, results, scheduler
 from evals_action.suite import sink as suite_sink
 
 if TYPE_CHECKING:
@@ -58,6 +67,7 @@ def run(*, step: Step) -> int:
     plan = scheduler.Plan(
         prompt_ids=config.prompt_ids,
         repeats=config.repeats,
+        max_repeats=config.max_repeats,
         concurrency=config.concurrency,
         budget_usd=config.budget_usd,
         deadline=clocks.deadline,
@@ -112,11 +122,35 @@ def run(*, step: Step) -> int:
                 on_first=first,
             )
 
+    def baseline_of(prompt_id: str, ours: frozenset[str]) -> list[stats.Observation] | None:
+        if stop.is_set() or backends.kind_of(settings=config).rollout:
+            return None  # cancelled: no more requests; rollouts: no published runs to compare
+        session = deps.new_session()
+        backend = backends.create(
+            settings=dataclasses.replace(config, prompt_ids=(prompt_id,)),
+            target=step.target,
+            session=session,
+            github=step.github,
+            sleep=clocks.sleep,
+            clock=deps.clock,
+        )
+        listing = getattr(backend, "baseline_sample", None)
+        if listing is None:
+            return None
+        with session.deadline(seconds=max(0.0, clocks.deadline - deps.clock())):
+            found: list[stats.Observation] | None = listing(
+                prompt_id=prompt_id,
+                exclude=ours,
+                limit=config.baseline_runs,
+                default_branch=advertised.is_set(),
+            )
+        return found
+
+    judged = judge.Judge(config=config, baseline_of=baseline_of)
+
     def done(prompt_id: str, attempts: tuple[suite_model.Attempt, ...]) -> None:
         title = out.titles.get(prompt_id) or None
-        out.prompt_done(
-            suite_model.PromptResult(prompt_id=prompt_id, title=title, attempts=attempts)
-        )
+        out.prompt_done(judged.result(prompt_id=prompt_id, title=title, attempts=attempts))
 
     with signals.SignalGuard() as guard:
         ran = scheduler.Scheduler(
@@ -126,6 +160,7 @@ def run(*, step: Step) -> int:
             overlap=advertised.is_set,
             stop=stop,
             on_done=done,
+            more=judged.more,
         ).run()
         guard.disarm()  # from here on a signal cannot stop the final statuses being written
     result = suite_model.SuiteResult(
@@ -133,7 +168,7 @@ def run(*, step: Step) -> int:
         comment_key=comment_key(config),
         sha=step.target.sha,
         prompts=tuple(
-            suite_model.PromptResult(prompt_id=p, title=out.titles.get(p), attempts=ran.attempts[p])
+            judged.result(prompt_id=p, title=out.titles.get(p), attempts=ran.attempts[p])
             for p in config.prompt_ids
         ),
         runs_planned=ran.planned,
@@ -166,8 +201,9 @@ def finish(*, step: Step, result: suite_model.SuiteResult, out: suite_sink.Suite
 
 def _annotate(io: Any, *, prompt: suite_model.PromptResult, status: report.PromptStatus) -> None:
     name = prompt.title or prompt.prompt_id
-    for gate in prompt.gates_failed:
-        io.annotate("error", f"{name}: {gate}")
+    gate_line = judge.error_line(prompt)
+    if gate_line:
+        io.annotate("error", gate_line)
     if status.state == "error":
         io.annotate("error", f"{name}: {outcome.status_description(status.description)}")
     elif status.state == "failure" and not prompt.gates_failed:

@@ -1,16 +1,17 @@
 """What a suite shows (suites-contract §4, §5): per-prompt commit statuses, the step outputs,
 the exit code, and the summary/comment body. Pure functions of a `SuiteResult` and the inputs.
 
-State of a prompt: a tripped gate → failure; with completed runs: failure when none passed,
-else success; with none: cancelled → error, timed out → as a timed-out single run (success, or
-failure with timeout-fails), every started run failed → error, nothing started → error (not run).
+State of a prompt: a tripped gate (min-score, min-pass-rate, fail-on-regression) → failure;
+with completed runs: failure when none passed, else success; with none: cancelled → error,
+timed out → as a timed-out single run (success, or failure with timeout-fails), every started
+run failed → error, nothing started → error (not run).
 """
 
 from __future__ import annotations
 
 import dataclasses
 
-from evals_action import outcome, render, suite_comment, suite_model
+from evals_action import outcome, render, suite_comment, suite_model, verdicts
 from evals_action.suite import results, sample
 
 STATE_ORDER = ("error", "failure", "pending", "success")  # worst first
@@ -55,8 +56,7 @@ def _described(
 ) -> str:
     if s.completed == 1 and last is not None:
         return last.text
-    mean = f"{s.mean_score:.0f}" if s.mean_score is not None else "—"
-    return f"{s.passes}/{s.completed} passed · mean {mean} · {prompt.verdict}"
+    return verdicts.status_description(current=prompt.sample, verdict=prompt.verdict)
 
 
 def worst(states: list[str], *, order: tuple[str, ...]) -> str:

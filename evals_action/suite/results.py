@@ -47,9 +47,15 @@ def _prompt(prompt: suite_model.PromptResult) -> dict[str, Any]:
             "scoreHigh": s.score_high,
             "costUsd": _money(s.cost_usd),
         },
-        "baseline": None,  # issue 11 fills it: {"runs", "passRate", "meanScore"}
+        "baseline": _baseline(prompt.baseline),
         "runs": [_run(a) for a in prompt.attempts],
     }
+
+
+def _baseline(baseline: suite_model.Baseline | None) -> dict[str, Any] | None:
+    if baseline is None:
+        return None
+    return {"runs": baseline.runs, "passRate": baseline.pass_rate, "meanScore": baseline.mean_score}
 
 
 def _run(attempt: suite_model.Attempt) -> dict[str, Any]:

@@ -8,6 +8,11 @@ deadline allow. Once the reported cost reaches the budget, or the deadline has p
 new starts; runs in flight finish (the deadline ends them as timed out) and the planned runs
 never started are reported as not run (`Attempt.run` None, `result` None).
 
+Adaptive sampling: when a prompt's runs have all ended, `more(prompt, attempts)` says whether it
+gets one more (its verdict is `inconclusive`); it is asked only while the prompt has had fewer
+than `max_repeats` planned runs, before the deadline; a run it adds once the budget is spent
+is reported as not run, like the planned runs the budget stopped.
+
 The waiting happens in the calling (main) thread, so SIGTERM/SIGINT reach it: `errors.Cancelled`
 sets `stop`, every in-flight run's sleep then raises, and each ends `cancelled`.
 """
@@ -34,6 +39,7 @@ class _Prompt:
     prompt_id: str
     # runs still to start, in order: False a planned run, True the retry of a failed one
     queue: collections.deque[bool]
+    planned: int = 0  # planned runs so far: `repeats`, plus one per run adaptive sampling added
     started: int = 0
     in_flight: int = 0
     retries: set[int] = dataclasses.field(default_factory=set)  # attempt numbers that retry
@@ -44,6 +50,7 @@ class _Prompt:
 class Plan:
     prompt_ids: Sequence[str]
     repeats: int
+    max_repeats: int
     concurrency: int
     budget_usd: float | None
     deadline: float
@@ -69,6 +76,7 @@ class Scheduler:
         overlap: Callable[[], bool],
         stop: threading.Event,
         on_done: Callable[[str, tuple[suite_model.Attempt, ...]], None] = lambda p, a: None,
+        more: Callable[[str, tuple[suite_model.Attempt, ...]], bool] = lambda p, a: False,
     ) -> None:
         self._plan = plan
         self._run_one = run_one
@@ -76,8 +84,10 @@ class Scheduler:
         self._overlap = overlap
         self._stop = stop
         self._on_done = on_done  # a prompt's last run ended (none queued, none in flight)
+        self._more = more
         self._prompts = [
-            _Prompt(p, collections.deque([False] * plan.repeats)) for p in plan.prompt_ids
+            _Prompt(p, collections.deque([False] * plan.repeats), planned=plan.repeats)
+            for p in plan.prompt_ids
         ]
         self._cost = 0.0
         self._budget_hit = False
@@ -121,8 +131,9 @@ class Scheduler:
             nxt.in_flight += 1
             flying[pool.submit(self._run_one, nxt.prompt_id, nxt.started)] = nxt
 
-    def _may_start(self) -> bool:
-        return not (self._stop.is_set() or self._budget_hit or self._clock() >= self._plan.deadline)
+    def _may_start(self, *, budget: bool = True) -> bool:
+        spent = budget and self._budget_hit
+        return not (self._stop.is_set() or spent or self._clock() >= self._plan.deadline)
 
     def _next_prompt(self) -> _Prompt | None:
         ready = [p for p in self._prompts if p.queue and (p.in_flight == 0 or self._overlap())]
@@ -138,8 +149,16 @@ class Scheduler:
         kind = attempt.result.kind if attempt.result else None
         if kind in INFRASTRUCTURE and attempt.attempt not in prompt.retries and self._may_start():
             prompt.queue.appendleft(True)  # retried once, before the prompt's next planned run
-        if not prompt.queue and not prompt.in_flight:
-            self._on_done(prompt.prompt_id, tuple(sorted(prompt.attempts, key=_number)))
+        if prompt.queue or prompt.in_flight:
+            return
+        ended = tuple(sorted(prompt.attempts, key=_number))
+        # Past the budget the run is still planned, and reported not run: the budget stopped it.
+        room = prompt.planned < self._plan.max_repeats and self._may_start(budget=False)
+        if room and self._more(prompt.prompt_id, ended):
+            prompt.planned += 1
+            prompt.queue.append(False)
+            return
+        self._on_done(prompt.prompt_id, ended)
 
     def _ran(self, *, cancelled: bool) -> Ran:
         attempts: dict[str, tuple[suite_model.Attempt, ...]] = {}
@@ -154,7 +173,7 @@ class Scheduler:
             stopped = stopped or bool(never)
             done = sorted(p.attempts, key=_number)
             attempts[p.prompt_id] = tuple(done + never)
-        planned = len(self._plan.prompt_ids) * self._plan.repeats
+        planned = sum(p.planned for p in self._prompts)
         return Ran(
             attempts=attempts,
             planned=planned,

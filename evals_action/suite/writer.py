@@ -3,8 +3,9 @@
 GitHub asks integrations to space out writes (PyGithub waits a second between them), so a suite
 that wrote its statuses from the run threads would hold a concurrency slot for every write. Here
 one thread writes them in order; a context whose status has not gone out yet keeps only its
-newest fields (a pending status overtaken by the final one is never sent), and `drain` waits
-until everything queued is written.
+newest fields (a pending status overtaken by the final one is never sent), a status equal to the
+one on GitHub or being written now is not sent again, and `drain` waits until everything queued
+is written.
 """
 
 from __future__ import annotations
@@ -23,22 +24,24 @@ class StatusWriter:
         self._sent: dict[str, sinks.StatusFields] = {}
         self._failed: set[str] = set()  # contexts whose last final write failed
         self._cond = threading.Condition()
-        self._busy = False
+        self._busy: sinks.StatusFields | None = None  # the status being written now
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name="statuses", daemon=True)
         self._thread.start()
 
     def put(self, fields: sinks.StatusFields) -> None:
         with self._cond:
-            if self._sent.get(fields.context) == fields and fields.context not in self._queued:
-                return  # already on GitHub as it is
+            going = self._busy if self._busy and self._busy.context == fields.context else None
+            latest = going or self._sent.get(fields.context)
+            if latest == fields and fields.context not in self._queued:
+                return  # already on GitHub as it is, or on its way there
             self._queued[fields.context] = fields  # replaces a queued one, keeps its place
             self._cond.notify_all()
 
     def drain(self) -> bool:
         """Wait until every queued status is written; False when a final one could not be."""
         with self._cond:
-            while self._queued or self._busy:
+            while self._queued or self._busy is not None:
                 self._cond.wait()
             return not self._failed
 
@@ -56,10 +59,10 @@ class StatusWriter:
                 if not self._queued:
                     return
                 context, fields = self._queued.popitem(last=False)
-                self._busy = True
+                self._busy = fields
             ok = self._write(fields)
             with self._cond:
-                self._busy = False
+                self._busy = None
                 self._sent[context] = fields
                 if ok:
                     self._failed.discard(context)

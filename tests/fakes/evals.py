@@ -30,7 +30,9 @@ Suites: `run_seconds=S` keeps every run `running` for S seconds after its creati
 script goes on (runs with durations); `runs` records each run's `createdT` and `finishedT` (when a
 terminal state was first answered, `time.monotonic()`), so tests can tell whether two runs of one
 prompt overlapped. `suites=True` advertises `X-Evals-Suites: 1` (runs of one step never supersede
-each other, suites-contract §6) on every answer to the API.
+each other, suites-contract §6) on every answer to the API, and then, like our server, answers
+`GET /api/v1/runs?branch=default` with only the runs whose `context.pullRequest` is empty (a
+seeded baseline run gives its `context`; a created run lists the context it was started with).
 
 Run standalone with `python -m tests.fakes.evals --port 0 [--state-file F]`; see `main`.
 """
@@ -498,13 +500,20 @@ class FakeEvals(FakeServer):
         every = [r for r in created + self._baselines if r.get("promptId", prompt_id) == prompt_id]
         if "reportStatus" in query:
             every = [r for r in every if r.get("reportStatus") == query["reportStatus"]]
+        branch = query.get("branch")
+        if self.suites and branch:  # as our server (suites-contract §6): runs without a PR
+            if branch != "default":
+                return Reply(400, {"error": "branch must be 'default' or left out"})
+            every = [r for r in every if (r.get("context") or {}).get("pullRequest") is None]
         return Reply(200, copy.deepcopy(every[offset : offset + limit]))
 
     def _listed(self, run: _Run) -> dict[str, Any]:
         last = run.last or {}
         published = last.get("status") == "completed" and last.get("report") is not None
+        context = run.body.get("context") or {}
         return {
             **last,
+            "context": {k: context.get(k) for k in ("repository", "pullRequest", "sha")},
             "promptId": run.prompt_id,
             "reportStatus": "published" if published else "pending",
         }

@@ -103,7 +103,7 @@ def test_three_prompts_three_repeats_one_comment_three_statuses(
     assert [c.get("name") for c in cases] == list(PROMPTS.values())
     assert all(len(c.findall("./properties/property")) == 2 + 3 for c in cases)
     assert junit.findall(".//failure") == []
-    assert "| Alpha checkout | 3/3 passed | 87 | no-baseline | 3 |" in result.summary
+    assert "| Alpha checkout | 3/3 passed (0.44–1.00) | 87 | no-baseline | 3 |" in result.summary
 
 
 @pytest.mark.parametrize("fake_evals", [{"run_seconds": 0.3, "suites": True}], indirect=True)

@@ -67,14 +67,17 @@ def test_summary_row_cells() -> None:
     """Pass rate as passes/completed, mean with its change against the baseline, runs, cost."""
     row = suite_sections.parse(suite_comment.render(fx.mixed()))[0].row
     assert (
-        row == "| Sign up and create a project | 2/3 passed | 63.7 ▼ −24.3 vs 88 | regressed | 4 "
-        "| $0.36 |"
+        row == "| Sign up and create a project | 2/3 passed (0.21–0.94) | 64 ▼ −24 vs 88 (10 runs) "
+        "| regressed | 4 | $0.36 |"
     )
     rows = [s.row for s in suite_sections.parse(suite_comment.render(fx.passing()))]
     assert (
-        rows[1] == "| Check out with a coupon | 3/3 passed | 75 = vs 75 | unchanged | 3 | $0.60 |"
+        rows[1] == "| Check out with a coupon | 3/3 passed (0.44–1.00) | 75 vs 75 (10 runs) "
+        "| unchanged | 3 | $0.60 |"
     )
-    assert rows[2] == "| Invite a teammate | 1/1 passed | 100 | no-baseline | 1 | $0.12 |"
+    assert rows[2] == (
+        "| Invite a teammate | 1/1 passed (0.21–1.00) | 100 | no-baseline | 1 | $0.12 |"
+    )
 
 
 def test_budget_line_names_started_and_planned_runs() -> None:

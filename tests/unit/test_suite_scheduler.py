@@ -34,16 +34,24 @@ def _run(
     budget: float | None = None,
     clock: Callable[[], float] = lambda: 0.0,
     concurrency: int = 4,
+    max_repeats: int | None = None,
+    more: Callable[[str, tuple[suite_model.Attempt, ...]], bool] = lambda p, a: False,
 ) -> scheduler.Ran:
     plan = scheduler.Plan(
         prompt_ids=prompts,
         repeats=repeats,
+        max_repeats=max_repeats or repeats,
         concurrency=concurrency,
         budget_usd=budget,
         deadline=100.0,
     )
     return scheduler.Scheduler(
-        plan=plan, run_one=run_one, clock=clock, overlap=lambda: False, stop=threading.Event()
+        plan=plan,
+        run_one=run_one,
+        clock=clock,
+        overlap=lambda: False,
+        stop=threading.Event(),
+        more=more,
     ).run()
 
 
@@ -107,3 +115,60 @@ def test_a_sample_of_several_runs_is_described_with_passes_mean_and_verdict() ->
     prompt = suite_model.PromptResult(prompt_id="a", title="A", attempts=attempts)
     status = report.prompt_status(prompt, timeout_fails=False)
     assert (status.state, status.description) == ("success", "3/3 passed · mean 80 · no-baseline")
+
+
+def test_only_a_prompt_that_asks_for_more_gets_extra_runs_up_to_max_repeats() -> None:
+    asked: list[tuple[str, int]] = []
+
+    def more(prompt_id: str, attempts: tuple[suite_model.Attempt, ...]) -> bool:
+        asked.append((prompt_id, len(attempts)))
+        return prompt_id == "b"
+
+    ran = _run(lambda p, n: _attempt(p, n, status=models.COMPLETED), max_repeats=5, more=more)
+    assert [a.attempt for a in ran.attempts["a"]] == [1, 2]
+    assert [a.attempt for a in ran.attempts["b"]] == [1, 2, 3, 4, 5]
+    # asked once a prompt's runs had all ended, never at max-repeats
+    assert sorted(asked) == [("a", 2), ("b", 2), ("b", 3), ("b", 4)]
+    assert ran.planned == 7
+
+
+def test_an_extra_run_that_failed_is_retried_without_using_up_max_repeats() -> None:
+    def run_one(p: str, n: int) -> suite_model.Attempt:
+        return _attempt(p, n, status=models.FAILED if n == 3 else models.COMPLETED)
+
+    ran = _run(run_one, prompts=("a",), max_repeats=3, more=lambda p, a: True)
+    assert [a.result.kind for a in ran.attempts["a"] if a.result] == [
+        "succeeded", "succeeded", "failed", "succeeded",
+    ]  # fmt: skip
+
+
+def test_an_extra_run_past_the_budget_is_reported_not_run() -> None:
+    ran = _run(
+        lambda p, n: _attempt(p, n, status=models.COMPLETED, cost=0.25),
+        prompts=("a",),
+        budget=0.5,
+        max_repeats=4,
+        more=lambda p, a: True,
+    )
+    assert [a.started for a in ran.attempts["a"]] == [True, True, False]
+    assert ran.budget_exhausted
+    assert ran.planned == 3
+
+
+def test_no_extra_run_is_asked_for_after_the_deadline() -> None:
+    asked: list[str] = []
+    ended: list[int] = []
+
+    def run_one(p: str, n: int) -> suite_model.Attempt:
+        ended.append(n)
+        return _attempt(p, n, status=models.COMPLETED)
+
+    ran = _run(
+        run_one,
+        prompts=("a",),
+        clock=lambda: 1000.0 if len(ended) == 2 else 0.0,  # the deadline (100) passes at run 2
+        max_repeats=4,
+        more=lambda p, a: asked.append(p) is None,
+    )
+    assert asked == []
+    assert len(ran.attempts["a"]) == 2
