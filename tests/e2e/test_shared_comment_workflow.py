@@ -124,7 +124,7 @@ def test_three_concurrent_legs_share_one_comment(scene: Scene, tmp_path: pathlib
     assert {s.sha for s in sections.values()} == {HEAD_SHA}
     body = scene.comments()[0]["body"]
     for prompt_id, title in PROMPT_TITLES.items():
-        assert sections[prompt_id].row.startswith(f"| {title} | 1/1 passed |")
+        assert sections[prompt_id].row.startswith(f"| {title} | 1/1 passed (")
         assert sections[prompt_id].row in body.split("\n\n")[1]  # the summary table
     contexts = {s["context"] for s in scene.statuses() if s["state"] == "success"}
     assert contexts == {f"2027/eval/{slug(t)}" for t in PROMPT_TITLES.values()}
