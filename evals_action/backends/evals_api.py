@@ -12,10 +12,9 @@ from typing import Any
 import requests
 
 from evals_action import errors, models, polling, stats, transport
+from evals_action.backends import evals_api_baselines
 
 LOG = logging.getLogger(__name__)
-BASELINE_PAGE_SIZE = 20
-BASELINE_MAX_PAGES = 5
 
 REPORTING_PATH = "/api/v1/reporting"  # evals-action serve: does it write reports?
 
@@ -37,6 +36,9 @@ class EvalsApiBackend:
         self._timeout = timeout
         self._long_poll_max = 0.0
         self._suites = False
+        self._baselines = evals_api_baselines.Baselines(
+            session=session, base_url=self._base, auth=self._auth, timeout=timeout
+        )
 
     @property
     def start_policy(self) -> polling.RetryPolicy:
@@ -138,81 +140,15 @@ class EvalsApiBackend:
         """The evals API has no cancel call; the server times runs out itself."""
 
     def baseline(self, *, prompt_id: str, current_run_id: str) -> models.Report | None:
-        try:
-            return self._baseline(prompt_id=prompt_id, current_run_id=current_run_id)
-        except errors.APIError as exc:
-            LOG.warning("No baseline for metric deltas: %s", exc.message)
-            return None
-
-    def _baseline(self, *, prompt_id: str, current_run_id: str) -> models.Report | None:
-        params = {"promptId": prompt_id, "reportStatus": "published"}
-        for page in range(BASELINE_MAX_PAGES):
-            runs = self._list_runs(params=params, page=page)
-            for item in runs:
-                found = baseline_candidate(item, current_run_id=current_run_id)
-                if found is not None:
-                    return found
-            if len(runs) < BASELINE_PAGE_SIZE:
-                return None
-        return None
+        return self._baselines.latest(prompt_id=prompt_id, current_run_id=current_run_id)
 
     def baseline_sample(
         self, *, prompt_id: str, exclude: frozenset[str], limit: int, default_branch: bool
     ) -> list[stats.Observation] | None:
-        """Up to `limit` prior published runs of the prompt, newest first, as observations
-        (suites-contract §3): §3.3 paging, at most 5 pages, `exclude` (this step's runs) left
-        out; `default_branch` asks our server for runs without a pull request only. None when
-        the listing failed (the verdict is then `no-baseline`)."""
-        params: dict[str, Any] = {"promptId": prompt_id, "reportStatus": "published"}
-        if default_branch:
-            params["branch"] = "default"
-        found: list[stats.Observation] = []
-        try:
-            for page in range(BASELINE_MAX_PAGES):
-                runs = self._list_runs(params=params, page=page)
-                found += _observations(runs, exclude=exclude)[: limit - len(found)]
-                if len(found) >= limit or len(runs) < BASELINE_PAGE_SIZE:
-                    break
-        except errors.APIError as exc:
-            LOG.warning("No baseline for %s: %s", prompt_id, exc.message)
-            return None
-        return found
-
-    def _list_runs(self, *, params: dict[str, Any], page: int) -> list[Any]:
-        response = transport.send(
-            self._session,
-            method="GET",
-            url=f"{self._base}/api/v1/runs",
-            what="read baseline runs",
-            headers=self._auth,
-            params={**params, "limit": BASELINE_PAGE_SIZE, "offset": page * BASELINE_PAGE_SIZE},
-            timeout=self._timeout,
+        """Up to `limit` prior published runs of the prompt (`baselines.Baselines.sample`)."""
+        return self._baselines.sample(
+            prompt_id=prompt_id, exclude=exclude, limit=limit, default_branch=default_branch
         )
-        runs = transport.json_body(response, what="read baseline runs")
-        if not isinstance(runs, list):
-            raise errors.ClientAPIError("read baseline runs: the body is not a JSON array")
-        return runs
-
-
-def _observations(runs: list[Any], *, exclude: frozenset[str]) -> list[stats.Observation]:
-    """The completed runs with a report among `runs`, as the verdict's baseline counts them."""
-    found = []
-    for item in runs:
-        if not isinstance(item, dict) or models.nonempty(item.get("runId")) in exclude:
-            continue
-        report = models.Report.from_wire(item.get("report"))
-        if item.get("status") != models.COMPLETED or report is None:
-            continue
-        metrics = report.metrics
-        found.append(
-            stats.Observation(
-                status=stats.COMPLETED,
-                succeeded=report.outcome == "succeeded",
-                score=report.score,
-                cost_usd=metrics.cost_usd if metrics else None,
-            )
-        )
-    return found
 
 
 def segment(value: str) -> str:
@@ -227,15 +163,6 @@ def start_body(request: models.StartRequest) -> dict[str, Any]:
     if request.context:
         body["context"] = dict(request.context)
     return body
-
-
-def baseline_candidate(item: Any, *, current_run_id: str) -> models.Report | None:
-    if not isinstance(item, dict) or models.nonempty(item.get("runId")) == current_run_id:
-        return None
-    report = models.Report.from_wire(item.get("report"))
-    if report is None or report.outcome != "succeeded" or report.metrics is None:
-        return None
-    return report
 
 
 def _seconds(value: str | None) -> float:

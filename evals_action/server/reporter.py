@@ -34,7 +34,7 @@ from evals_action import (
     sinks,
     transport,
 )
-from evals_action.backends import evals_api
+from evals_action.backends import evals_api_baselines
 from evals_action.server import api, config, report_request, schema, store
 
 log = logging.getLogger("evals_action.server")
@@ -177,7 +177,7 @@ class ServerReporter:
 
     def _baseline(self, *, run: models.Run) -> models.Report | None:
         """The newest other published run's report with metrics, as the action's client picks
-        it (`evals_api.baseline_candidate`)."""
+        it (`evals_api_baselines.baseline_candidate`)."""
         if not (run.report and run.report.metrics):
             return None
         row = self._db.get_run(run_id=run.run_id)
@@ -186,15 +186,15 @@ class ServerReporter:
             rows = self._db.list_runs(
                 prompt_id=prompt_id,
                 report_status="published",
-                limit=evals_api.BASELINE_PAGE_SIZE,
-                offset=page * evals_api.BASELINE_PAGE_SIZE,
+                limit=evals_api_baselines.BASELINE_PAGE_SIZE,
+                offset=page * evals_api_baselines.BASELINE_PAGE_SIZE,
             )
             for other in rows:
                 wire = api.run_json(run=other, public_url=self._public_url)
-                found = evals_api.baseline_candidate(wire, current_run_id=run.run_id)
+                found = evals_api_baselines.baseline_candidate(wire, current_run_id=run.run_id)
                 if found is not None:
                     return found
-            if len(rows) < evals_api.BASELINE_PAGE_SIZE:
+            if len(rows) < evals_api_baselines.BASELINE_PAGE_SIZE:
                 break
         return None
 
