@@ -130,3 +130,41 @@ def test_a_rollout_backend_cannot_leave_its_report_to_a_server(
     assert result.code == 2, result.log
     assert "wait false needs backend evals-api" in result.log
     assert _states(github) == []
+
+
+def _report_one(
+    server: Running, rollouts: FakeRollouts, github: FakeGitHub, env: dict[str, str]
+) -> list[str]:
+    """One `wait: false` eval; the GitHub requests the server made to report it."""
+    result = helpers.run_cli(env)
+    assert result.code == 0, result.log
+    run_id = result.outputs["run-id"]
+    github.clear_requests()  # from here on, only the server writes
+    rollout_id = rollouts.started()[-1]
+    rollouts.finish(rollout_id, status=models.FAILED, message=f"gave up on {run_id}")
+    deadline = time.monotonic() + WAIT
+    while f"gave up on {run_id}" not in github.comments(helpers.PR)[0]["body"]:  # written last
+        assert time.monotonic() < deadline, github.comments(helpers.PR)
+        time.sleep(0.02)
+    assert _states(github)[-1] == "error"
+    return [f"{r.method} {r.route or r.path}" for r in github.requests]
+
+
+def test_the_server_asks_whose_its_token_is_once_not_per_report(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """The server's identity (`GET /user`) is learned at its first report and reused: a later
+    report makes only the comment's list and edit and the status."""
+    rollouts = FakeRollouts()
+    with running_server(
+        database=tmp_path / "db", settings_=_with_github(github), client_factory=rollouts.factory
+    ) as server:
+        env = _env(tmp_path, github, url=server.url, key=server.key)
+        first = _report_one(server, rollouts, github, env)
+        second = _report_one(server, rollouts, github, env)
+
+    assert sum(r.startswith("GET /user") for r in first) == 1, first
+    assert len(second) == 3, second
+    assert not any(r.startswith("GET /user") for r in second), second
+    assert len(github.comments(helpers.PR)) == 1  # still the one sticky comment
+    assert not github.take_violations()
