@@ -50,6 +50,7 @@ class GitHub:
         timeout: float = 15.0,
         retries: int = 2,
         backoff_factor: float = 1.0,
+        identity: str | None = None,
     ) -> None:
         import github as gh
 
@@ -65,7 +66,7 @@ class GitHub:
         )
         self._repo = self._gh.get_repo(repository)
         self._repository = repository
-        self._identity: str | None = None
+        self._identity = identity  # known already (a server's earlier report): no `GET /user`
         # Comment objects seen while listing or creating, so an update needs no extra GET.
         self._seen: dict[int, Any] = {}
         self.api_url = api_url
@@ -83,6 +84,11 @@ class GitHub:
                 if exc.status != 403:
                     raise _error("read the token's identity (GET /user)", exc) from exc
                 self._identity = ACTIONS_BOT
+        return self._identity
+
+    @property
+    def known_identity(self) -> str | None:
+        """The identity if it was already learned, without asking GitHub."""
         return self._identity
 
     # --- pull requests ----------------------------------------------------------------------

@@ -63,6 +63,9 @@ class ServerReporter:
         self._secrets, self._stop, self._delay = secrets, stop, retry_delay
         self._github = github
         self._lock = threading.Lock()
+        # Whose comments the server's token writes, learned once (one `GET /user` per server,
+        # not per report): the token, or the App, is the server's own for its whole life.
+        self._identity: str | None = None
 
     def why_not(self, repository: str) -> str | None:
         """None when the server can write reports on `repository` (for an App: it is installed
@@ -155,13 +158,22 @@ class ServerReporter:
         step = actions_runtime.StepIO(stdout=io.StringIO(), secret_values=(*self._secrets, token))
         inputs_ = action_settings(row=row, public_url=self._public_url)
         target = models.Target(sha=row.sha, pr_number=row.pull_request, repository=repository)
+        clients: list[github_api.GitHub] = []
+
+        def client() -> github_api.GitHub:
+            clients.append(
+                self._github(
+                    token=token,
+                    api_url=self._api_url,
+                    repository=repository,
+                    user_agent=transport.USER_AGENT,
+                    identity=self._identity,
+                )
+            )
+            return clients[-1]
+
         sink = sinks.GitHubSink(
-            github=lambda: self._github(
-                token=token,
-                api_url=self._api_url,
-                repository=repository,
-                user_agent=transport.USER_AGENT,
-            ),
+            github=client,
             target=target,
             prompt_id=row.prompt_id,
             step=step,
@@ -173,6 +185,9 @@ class ServerReporter:
             config=inputs_, target=target, started=started, sink=sink, step=step
         )
         reporter.finish(result, baseline=baseline, run=run)
+        self._identity = next((c.known_identity for c in clients if c.known_identity), None) or (
+            self._identity
+        )
         return list(sink.failures)
 
     def _baseline(self, *, run: models.Run) -> models.Report | None:

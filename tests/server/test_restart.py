@@ -7,19 +7,15 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import requests
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
 from evals_action.server import keys, schema, serving, store
+from tests.fakes.gated_agent import GatedAgent
 
 from .conftest import WAIT, FakeRollouts, running_server, settings
 
@@ -101,32 +97,6 @@ def _new_run(run_id: str) -> schema.NewRun:
         prompt_title="Smoke",
         prompt_text="Open it.",
     )
-
-
-class GatedAgent:
-    """A remote rollout service whose rollouts run until the test opens the gate."""
-
-    def __init__(self) -> None:
-        self.inits: list[str] = []
-        self.gate = threading.Event()
-
-    def app(self) -> Starlette:
-        async def init(request: Request) -> Response:
-            self.inits.append((await request.json())["metadata"]["rollout_id"])
-            return JSONResponse({})
-
-        async def status(request: Request) -> Response:
-            if not self.gate.is_set():
-                return JSONResponse({"terminated": False})
-            return JSONResponse(
-                {
-                    "terminated": True,
-                    "status": {"code": 100},
-                    "info": {"result": {"outcome": "succeeded", "score": 77}},
-                }
-            )
-
-        return Starlette(routes=[Route("/init", init, methods=["POST"]), Route("/status", status)])
 
 
 @pytest.fixture

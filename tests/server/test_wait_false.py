@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from evals_action import models
+from evals_action import models, render
 from evals_action.server import config, reporting_config
 from tests.fakes.evals import FakeEvals
 from tests.fakes.github import FakeGitHub
@@ -130,3 +130,66 @@ def test_a_rollout_backend_cannot_leave_its_report_to_a_server(
     assert result.code == 2, result.log
     assert "wait false needs backend evals-api" in result.log
     assert _states(github) == []
+
+
+def _report_one(
+    server: Running, rollouts: FakeRollouts, github: FakeGitHub, env: dict[str, str]
+) -> list[str]:
+    """One `wait: false` eval; the GitHub requests the server made to report it."""
+    result = helpers.run_cli(env)
+    assert result.code == 0, result.log
+    run_id = result.outputs["run-id"]
+    github.clear_requests()  # from here on, only the server writes
+    rollout_id = rollouts.started()[-1]
+    rollouts.finish(rollout_id, status=models.FAILED, message=f"gave up on {run_id}")
+    deadline = time.monotonic() + WAIT
+    while not any(f"gave up on {run_id}" in c["body"] for c in github.comments(helpers.PR)):
+        assert time.monotonic() < deadline, github.comments(helpers.PR)
+        time.sleep(0.02)
+    assert _states(github)[-1] == "error"
+    return [f"{r.method} {r.route or r.path}" for r in github.requests]
+
+
+def test_the_server_asks_whose_its_token_is_once_not_per_report(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """The server's identity (`GET /user`) is learned at its first report and reused: a later
+    report makes only the comment's list and edit and the status."""
+    rollouts = FakeRollouts()
+    with running_server(
+        database=tmp_path / "db", settings_=_with_github(github), client_factory=rollouts.factory
+    ) as server:
+        env = _env(tmp_path, github, url=server.url, key=server.key)
+        first = _report_one(server, rollouts, github, env)
+        second = _report_one(server, rollouts, github, env)
+
+    assert sum(r.startswith("GET /user") for r in first) == 1, first
+    assert len(second) == 3, second
+    assert not any(r.startswith("GET /user") for r in second), second
+    assert len(github.comments(helpers.PR)) == 1  # still the one sticky comment
+    assert not github.take_violations()
+
+
+def test_a_marker_comment_of_someone_else_is_never_edited_by_the_server(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """A comment carrying our marker but written by another user stays as it was, on the
+    server's first report and on a later one (its identity then comes from the cache)."""
+    foreign_body = f"{render.marker('signup')}\nI copied your marker."
+    foreign_id = github.add_comment(
+        issue_number=helpers.PR, body=foreign_body, user_login="mallory"
+    )
+    rollouts = FakeRollouts()
+    with running_server(
+        database=tmp_path / "db", settings_=_with_github(github), client_factory=rollouts.factory
+    ) as server:
+        env = _env(tmp_path, github, url=server.url, key=server.key)
+        for _ in range(2):
+            _report_one(server, rollouts, github, env)
+
+    by_id = {c["id"]: c for c in github.comments(helpers.PR)}
+    assert by_id[foreign_id]["body"] == foreign_body
+    assert by_id[foreign_id]["user"]["login"] == "mallory"
+    (ours,) = [c for i, c in by_id.items() if i != foreign_id]
+    assert "gave up on" in ours["body"]  # the server wrote its report on its own comment
+    assert not github.take_violations()
