@@ -18,7 +18,7 @@ from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
 from evals_action import models, transport
-from evals_action.backends import evals_api
+from evals_action.backends import evals_api, evals_api_baselines
 
 from .conftest import FakeRollouts, Running
 
@@ -48,7 +48,12 @@ def _declared_names(node: Any) -> set[str]:
 
 def _client_keys() -> set[str]:
     """String keys the action's client reads (`x.get("k")`, `x["k"]`) or sends (dict keys)."""
-    sources = (Path(evals_api.__file__), Path(models.__file__))  # the client and its wire format
+    # the client, its baseline listings and its wire format
+    sources = (
+        Path(evals_api.__file__),
+        Path(evals_api_baselines.__file__),
+        Path(models.__file__),
+    )
     trees = [ast.parse(source.read_text(encoding="utf-8")) for source in sources]
     keys: set[str] = set()
     for node in (node for tree in trees for node in ast.walk(tree)):
