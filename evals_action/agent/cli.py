@@ -130,7 +130,7 @@ def agent(**options: Any) -> None:
     except ImportError as exc:
         raise _Usage(
             f"the agent needs the agent extra ({exc.name} is missing): "
-            "pip install 'evals-action[agent]'"
+            "from a clone of evals-action, run: pip install '.[agent]'"
         ) from None
     try:
         code = main.run(options=options, echo=click.echo)

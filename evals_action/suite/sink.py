@@ -12,10 +12,11 @@ threads, so they are serialised.
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from evals_action import (
     errors,
+    github_comments,
     github_suite_comment,
     models,
     outcome,
@@ -128,7 +129,11 @@ class SuiteSink:
                     rand=self._step.deps.rand,
                 ).upsert(suite_comment.sections(result, redact=self._io.secrets.redact))
             else:
-                _post_sticky(self._step.github(), issue_number=pr, body=body)
+                github_comments.StickyComment(
+                    github=self._step.github,
+                    issue_number=pr,
+                    prompt_id=result.prompts[0].prompt_id,
+                ).upsert(body)
         except errors.GitHubError as exc:
             self._io.annotate("warning", f"PR comment not written: {exc.message}")
 
@@ -162,19 +167,3 @@ class SuiteSink:
             self._io.info(fields.line())
             return True
         return self._github.status(fields)
-
-
-def _post_sticky(gh: Any, *, issue_number: int, body: str) -> None:
-    """One prompt without a key: the contract's per-prompt comment (its marker is the first
-    line), our oldest one created or updated, as for one run."""
-    marker = body.split("\n", 1)[0]
-    me = gh.identity()
-    ours = [
-        c
-        for c in gh.comments(issue_number=issue_number)
-        if c.author == me and c.body.split("\n", 1)[0].strip() == marker
-    ]
-    if not ours:
-        gh.create_comment(issue_number=issue_number, body=body)
-    elif ours[0].body != body:
-        gh.update_comment(issue_number=issue_number, comment_id=ours[0].id, body=body)
