@@ -87,7 +87,7 @@ def preview(*, config: settings.Settings, deps: Deps) -> int:
     """Validate, resolve the PR and commit, and print what would be sent and shown."""
     _open_log(config=config, step=deps.step)
     with actions_runtime.warnings_to(deps.step):
-        prepared = _prepare(config=config, deps=deps, target=None)
+        prepared = _prepare(config=config, deps=deps, target=None, dry=True)
         if prepared is None:
             return 0
         if config.is_suite:
@@ -145,9 +145,10 @@ def _oidc_bearer(*, config: settings.Settings, deps: Deps) -> settings.Settings:
 
 
 def _prepare(
-    *, config: settings.Settings, deps: Deps, target: models.Target | None
+    *, config: settings.Settings, deps: Deps, target: models.Target | None, dry: bool = False
 ) -> _Prepared | None:
-    """Everything before the start; None when a fork PR is skipped."""
+    """Everything before the start (`dry`: without asking the server anything); None when a
+    fork PR is skipped."""
     backends.preflight(settings=config)
     access = github_access.GitHubAccess(
         factory=deps.github, token=config.github_token, repository=config.github.repository
@@ -166,7 +167,7 @@ def _prepare(
         clock=deps.clock,
     )
     if not config.wait:
-        hand_over.check(config=config, target=target, backend=backend)
+        hand_over.check(config=config, target=target, backend=backend, ask_server=not dry)
     context = _context(target)
     if context is not None and not config.wait:
         context["report"] = hand_over.ask(config=config)
@@ -189,14 +190,9 @@ def _run(*, config: settings.Settings, deps: Deps, prepared: _Prepared, sink: si
     step.set_outputs(
         {"run-id": started.run_id, "status-url": started.status_url, **started.extra_outputs}
     )
+    to = sink(github=prepared.github.for_token, target=prepared.target, config=config, step=step)
     report = reporting.Reporter(
-        config=config,
-        target=prepared.target,
-        started=started,
-        sink=sink(
-            github=prepared.github.for_token, target=prepared.target, config=config, step=step
-        ),
-        step=step,
+        config=config, target=prepared.target, started=started, sink=to, step=step
     )
     # No request outlives the wait: the deadline is also each request's overall time limit.
     ends_in = created_at + backends.deadline_minutes(settings=config) * 60 - deps.clock()
@@ -207,6 +203,13 @@ def _run(*, config: settings.Settings, deps: Deps, prepared: _Prepared, sink: si
             )
             report.begin(first)
             if not config.wait:
+                hand_over.give(
+                    backend=backend,
+                    run_id=started.run_id,
+                    comment_id=to.comment_id,
+                    step=step,
+                    sleep=deps.sleep,
+                )
                 step.info(hand_over.LEFT)
                 return 0
             step.group(f"Waiting for eval run {started.run_id}")

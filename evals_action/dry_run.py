@@ -33,6 +33,12 @@ def show(
     step.info(f"Request: {sent.method} {sent.url}")
     step.info("Headers: " + ", ".join(f"{k}: {v}" for k, v in sent.headers.items()))
     step.info("Body: " + json.dumps(sent.body, indent=2, ensure_ascii=False))
+    if not config.wait:
+        step.info(
+            f"wait is false: the server would first be asked whether it reports for "
+            f"{target.repository} (GET /api/v1/reporting); after the first status and comment the "
+            "step would hand the run over and end"
+        )
     pending = outcome.running(preview)
     step.info(f"Status (first): {pending.state} '{context}': {pending.description}")
     if not config.status_context:

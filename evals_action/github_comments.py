@@ -3,6 +3,11 @@
 `StickyComment` finds our oldest marker comment authored by the token's identity (others are
 never edited), creates it when there is none, updates it when the body changed, and sends
 nothing when it did not. After a 401, 403 or 404 it stops trying: the token cannot write here.
+
+Given `known_id` (the evals server reporting for the action's step, which handed over the
+comment it wrote), it edits that comment directly, with no listing and no `GET /user`: the id
+comes from the authenticated step, and the edit is addressed within the run's repository. If
+that comment is gone (404), it falls back to the search.
 """
 
 from __future__ import annotations
@@ -19,14 +24,25 @@ class StickyComment:
     """The comment on one pull request for one prompt."""
 
     def __init__(
-        self, *, github: Callable[[], github_api.GitHub], issue_number: int, prompt_id: str
+        self,
+        *,
+        github: Callable[[], github_api.GitHub],
+        issue_number: int,
+        prompt_id: str,
+        known_id: int | None = None,
     ) -> None:
         self._github = github
         self._issue_number = issue_number
         self._prompt_id = prompt_id
-        self._id: int | None = None
+        self._id: int | None = known_id
+        self._handed = known_id  # an id we did not find ourselves: edited once, unchecked
         self._body: str | None = None
         self.broken = False
+
+    @property
+    def comment_id(self) -> int | None:
+        """The comment's id once it was found or created."""
+        return self._id
 
     def upsert(self, body: str) -> None:
         """Create or update the comment with `body`; raises `errors.GitHubError` (and stops all
@@ -41,6 +57,17 @@ class StickyComment:
 
     def _write(self, body: str) -> None:
         gh = self._github()
+        if self._handed is not None:
+            handed, self._handed = self._handed, None
+            try:
+                gh.update_comment(issue_number=self._issue_number, comment_id=handed, body=body)
+            except errors.GitHubError as exc:
+                if exc.status != 404:
+                    raise
+                self._id = None  # deleted since: find ours, or create it
+            else:
+                self._body = body
+                return
         if self._id is None:
             found = find_ours(gh, issue_number=self._issue_number, prompt_id=self._prompt_id)
             if found is not None:

@@ -237,7 +237,15 @@ def load(
         _check_github_writes(c, token=raw["github-token"], github=github, names=names)
     if c.problems:
         raise errors.ConfigError(c.problems)
-    return _settings(values=values, github=github)
+    config = _settings(values=values, github=github)
+    if not config.wait and config.is_suite:
+        raise errors.ConfigError(
+            [
+                f"{names('wait')} false takes one prompt, one run and no comment-key (the step "
+                f"that waits writes a suite's shared comment); set {names('wait')} true"
+            ]
+        )
+    return config
 
 
 def _raw(environ: Mapping[str, str], *, item: inputs.Input) -> str:

@@ -29,6 +29,11 @@ class StatusFields:
 
 
 class Sink(Protocol):
+    @property
+    def comment_id(self) -> int | None:
+        """The PR comment's id once written on GitHub; None when there is none."""
+        ...
+
     def status(self, fields: StatusFields) -> bool:
         """Set (or show) the commit status; False when a final status could not be written."""
         ...
@@ -81,6 +86,7 @@ class GitHubSink:
         target: models.Target,
         prompt_id: str,
         step: actions_runtime.StepIO,
+        comment_id: int | None = None,
     ) -> None:
         self._github = github
         self._sha = target.sha
@@ -89,7 +95,10 @@ class GitHubSink:
         self.failures: list[str] = []  # what GitHub refused, for a caller that retries
         self._comment = (
             github_comments.StickyComment(
-                github=github, issue_number=target.pr_number, prompt_id=prompt_id
+                github=github,
+                issue_number=target.pr_number,
+                prompt_id=prompt_id,
+                known_id=comment_id,
             )
             if target.pr_number
             else None
@@ -125,6 +134,11 @@ class GitHubSink:
             self.failures.append(f"PR comment: {exc.message}")
             self._step.annotate("warning", f"PR comment not written: {exc.message}")
 
+    @property
+    def comment_id(self) -> int | None:
+        """The sticky comment's id, once written (what `wait: false` hands over)."""
+        return None if self._comment is None else self._comment.comment_id
+
     def close(self, *, body: str) -> None:
         """Everything is on GitHub already."""
 
@@ -137,6 +151,7 @@ class TerminalSink:
         self._skip_status = skip_status
         self._step = step
         self._would_set: StatusFields | None = None
+        self.comment_id: int | None = None  # nothing is written to GitHub
 
     def status(self, fields: StatusFields) -> bool:
         self._would_set = fields

@@ -32,6 +32,13 @@ def run(*, config: settings.Settings, mode: str, deps: action.Deps) -> int:
         return action.preview(config=config, deps=deps)
     if mode == ACTION:
         return action.run(config=config, deps=deps, sink=sinks.to_github)
+    if not config.wait:
+        raise errors.ConfigError(
+            [
+                "--no-wait leaves the report to the evals server, which writes it to GitHub, "
+                "and --local writes nothing there: drop one of them"
+            ]
+        )
     return action.run(
         config=config, deps=deps, sink=sinks.to_terminal, target=_local_target(config)
     )

@@ -109,6 +109,20 @@ class EvalsApiBackend:
         reason = body.get("reason") if isinstance(body, dict) else None
         return str(reason or "the server says it does not report for this repository")
 
+    def hand_over(self, *, run_id: str, comment_id: int | None) -> None:
+        """`wait: false`: the pending status and comment are written; the server reports now
+        (`POST /api/v1/runs/{id}/hand-over`, see `hand_over`)."""
+        transport.send(
+            self._session,
+            method="POST",
+            url=f"{self.run_url(run_id)}/hand-over",
+            what="hand the run over to the evals server",
+            headers=self._auth,
+            body={"commentId": comment_id},
+            timeout=self._timeout,
+            fatal_statuses=frozenset({400, 401, 403, 404, 409}),
+        )
+
     def run_url(self, run_id: str) -> str:
         return f"{self._base}/api/v1/runs/{segment(run_id)}"
 

@@ -90,7 +90,7 @@ def create_app(
         raise
     stop = threading.Event()
     reports = reporter.from_settings(
-        db=db, settings=settings, tokens=tokens, public_url=public_url, stop=stop
+        db=db, settings=settings, tokens=tokens, public_url=public_url, stop=stop, clock=clock
     )
     work = worker.WorkerPool(
         db=db,
@@ -108,6 +108,7 @@ def create_app(
         changes=changes,
         public_url=public_url.rstrip("/"),
         why_no_reports=reports.why_not if reports else lambda repository: routing.NO_GITHUB,
+        on_hand_over=reports.handed_over if reports else lambda run_id: None,
         oidc_check=oidc_auth.from_settings(settings=settings),
     )
 
@@ -123,6 +124,8 @@ def create_app(
             yield
         finally:
             work.stop()
+            if reports is not None:
+                reports.close()
             changes.bind(loop=None)
             db.close()
             lock.release()
@@ -182,6 +185,9 @@ def _routes(*, server: routing.Server, intake: webhook_routes.Intake | None) -> 
         Route("/api/v1/prompts/{prompt_id:path}", keyed(api.get_prompt), methods=["GET"]),
         Route("/api/v1/runs", keyed(api.list_runs), methods=["GET"]),
         Route("/api/v1/runs/{run_id}", keyed(api.get_run), methods=["GET"]),
+        Route(
+            "/api/v1/runs/{run_id}/hand-over", keyed(reporting_route.hand_over), methods=["POST"]
+        ),
         Route("/api/v1/reporting", keyed(reporting_route.reporting), methods=["GET"]),
         Route(webhook_routes.PATH, webhook_routes.handler(intake=intake), methods=["POST"]),
         Route("/api/openapi", open_(api.openapi_document), methods=["GET"]),

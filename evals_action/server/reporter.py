@@ -18,6 +18,7 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 from evals_action import (
@@ -57,12 +58,13 @@ class ServerReporter:
         stop: threading.Event,
         retry_delay: float = 2.0,
         github: Callable[..., github_api.GitHub] = github_api.GitHub,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self._db, self._tokens, self._api_url = db, tokens, api_url
         self._public_url = public_url.rstrip("/")
         self._secrets, self._stop, self._delay = secrets, stop, retry_delay
-        self._github = github
-        self._lock = threading.Lock()
+        self._github, self._clock = github, clock
+        self._wake = threading.Event()
         # Whose comments the server's token writes, learned once (one `GET /user` per server,
         # not per report): the token, or the App, is the server's own for its whole life.
         self._identity: str | None = None
@@ -77,44 +79,51 @@ class ServerReporter:
         return None
 
     def on_end(self, run_id: str) -> None:
-        """Called once a run's end is stored: report it if its request asked the server to."""
-        try:
-            row = self._db.get_run(run_id=run_id)
-            if row is not None and row.request.get("report"):
-                self._report_once(row=row)
-        except Exception:  # noqa: BLE001 - a report must never take the worker down
-            log.exception("run %s: could not write the report to GitHub", run_id)
+        """Called once a run's end is stored: its report, if asked for, is written (by
+        `_loop`, at once unless it is held for the step's hand-over)."""
+        self._wake.set()
+
+    def handed_over(self, run_id: str) -> None:
+        """The step handed the run over (`store.hand_over`): its report is due now."""
+        self._wake.set()
 
     def resume(self) -> None:
-        """Write the reports a stopped server left due (runs that ended before theirs was
-        written), in the background."""
+        """Start writing reports in the background: those a stopped server left due first,
+        then each as it falls due."""
+        threading.Thread(target=self._loop, daemon=True, name="evals-reports").start()
 
-        def due() -> None:
+    def close(self) -> None:
+        """Stop the background writer (the server is stopping; unwritten reports stay due)."""
+        self._stop.set()
+        self._wake.set()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.clear()
             try:
-                for row in self._db.reports_due():
+                for due in self._db.reports_due():
                     if self._stop.is_set():
                         return
-                    self._report_once(row=row)
-            except Exception:  # noqa: BLE001 - logged; the next start tries again
-                log.exception("could not write the reports left due")
+                    self._report_once(due=due)
+                hold_ends = self._db.next_hold_end()
+            except Exception:  # noqa: BLE001 - logged; tried again shortly
+                log.exception("could not write the reports due")
+                hold_ends = self._clock() + self._delay
+            # A held report is looked at again when its hold ends (at most a second late, so
+            # a clock that jumps is noticed), or at once when a run ends or is handed over.
+            wait = None if hold_ends is None else min(1.0, max(0.0, hold_ends - self._clock()))
+            self._wake.wait(wait)
 
-        threading.Thread(target=due, daemon=True, name="evals-reports-due").start()
-
-    def _report_once(self, *, row: schema.RunRow) -> None:
+    def _report_once(self, *, due: schema.DueReport) -> None:
         """Report, then mark it done, unless the server stopped midway (then it stays due)."""
-        with self._lock:  # on_end and resume may meet on one run
-            if self._done(row.run_id):
-                return
-            self.report(row=row)
-            if not self._stop.is_set():
-                self._db.report_done(run_id=row.run_id)
+        self.report(row=due.row, comment_id=due.comment_id)
+        if not self._stop.is_set():
+            self._db.report_done(run_id=due.row.run_id, hand_overs=due.hand_overs)
 
-    def _done(self, run_id: str) -> bool:
-        return all(r.run_id != run_id for r in self._db.reports_due())
-
-    def report(self, *, row: schema.RunRow) -> bool:
-        """Write the final status and comment of an ended run; False when GitHub refused them
-        `ATTEMPTS` times (the status then says `error`, if GitHub takes it)."""
+    def report(self, *, row: schema.RunRow, comment_id: int | None = None) -> bool:
+        """Write the final status and comment of an ended run (on the step's comment
+        `comment_id` when it handed one over); False when GitHub refused them `ATTEMPTS` times
+        (the status then says `error`, if GitHub takes it)."""
         if not (row.repository and row.pull_request and row.sha) or row.in_flight:
             return True
         if row.status == models.SUPERSEDED:
@@ -124,7 +133,9 @@ class ServerReporter:
         baseline = self._baseline(run=run) if result.completed else None
         problems: list[str] = []
         for attempt in range(1, ATTEMPTS + 1):
-            problems = self._write(row=row, run=run, result=result, baseline=baseline)
+            problems = self._write(
+                row=row, run=run, result=result, baseline=baseline, comment_id=comment_id
+            )
             if not problems:
                 return True
             log.warning(
@@ -138,7 +149,8 @@ class ServerReporter:
             if attempt < ATTEMPTS and self._stop.wait(delays[-1]):
                 return False
         reason = f"The evals server could not write the report to GitHub ({problems[0]})"
-        self._write(row=row, run=run, result=outcome.unavailable(run, reason=reason), baseline=None)
+        failed = outcome.unavailable(run, reason=reason)
+        self._write(row=row, run=run, result=failed, baseline=None, comment_id=comment_id)
         return False
 
     def _write(
@@ -148,6 +160,7 @@ class ServerReporter:
         run: models.Run,
         result: outcome.Outcome,
         baseline: models.Report | None,
+        comment_id: int | None,
     ) -> list[str]:
         """One attempt; the problems GitHub answered (none: all written)."""
         repository = str(row.repository)
@@ -177,6 +190,7 @@ class ServerReporter:
             target=target,
             prompt_id=row.prompt_id,
             step=step,
+            comment_id=comment_id,
         )
         started = models.StartedRun(
             run_id=run.run_id, run_url=run.run_url or "", status_url=run.status_url or ""
@@ -260,6 +274,7 @@ def from_settings(
     tokens: github_app.TokenSource | None,
     public_url: str,
     stop: threading.Event,
+    clock: Callable[[], float] = time.time,
 ) -> ServerReporter | None:
     """The reporter `[github]` configures; None without it."""
     github = settings.reporting.github
@@ -272,4 +287,5 @@ def from_settings(
         public_url=public_url,
         secrets=settings.secrets,
         stop=stop,
+        clock=clock,
     )

@@ -33,6 +33,8 @@ class Server:
     public_url: str
     # why the server cannot write reports for a repository (`reporter`); None when it can
     why_no_reports: Callable[[str], str | None] = lambda repository: NO_GITHUB
+    # a step handed its run over (`POST /api/v1/runs/{id}/hand-over`): the report is due
+    on_hand_over: Callable[[str], None] = lambda run_id: None
     # `[oidc]`: a bearer that is not a key, checked as an OIDC token: who it speaks for when
     # accepted, else why it is refused
     oidc_check: Callable[[str], oidc.Identity | str] | None = None

@@ -87,6 +87,14 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX server_reports_due ON server_reports (run_id) WHERE done_at IS NULL;
     """,
+    # A report held for the action's step (`report.hold`): until when, the step's sticky
+    # comment, and how many hand-overs came (a hand-over after the report was written makes it
+    # due again; a write marks it done only if no hand-over came meanwhile).
+    """
+    ALTER TABLE server_reports ADD COLUMN held_until REAL;
+    ALTER TABLE server_reports ADD COLUMN comment_id INTEGER;
+    ALTER TABLE server_reports ADD COLUMN hand_overs INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 
@@ -97,6 +105,16 @@ def migrate(*, conn: sqlite3.Connection) -> None:
         for statement in _statements(script):
             conn.execute(statement)
         conn.execute(f"PRAGMA user_version = {number:d}")
+
+
+@dataclasses.dataclass(frozen=True)
+class DueReport:
+    """A run whose final report the server writes now: the step's comment, if it handed one
+    over, and the hand-overs counted when it was read."""
+
+    row: RunRow
+    comment_id: int | None
+    hand_overs: int
 
 
 @dataclasses.dataclass(frozen=True)

@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from evals_action import errors
-from evals_action.server import schema, supersession, traces
+from evals_action.server import report_request, schema, supersession, traces
 
 # The row types, by the names the rollout worker (server/runner.py) still uses.
 RunRow = schema.RunRow
@@ -156,8 +156,13 @@ class Store:
                     new.attempt,
                 ),
             )
-            if new.request.get("report"):
-                conn.execute("INSERT INTO server_reports (run_id) VALUES (?)", (new.run_id,))
+            report = new.request.get("report")
+            if report:
+                held = now + report_request.HOLD_SECONDS if report.get("hold") else None
+                conn.execute(
+                    "INSERT INTO server_reports (run_id, held_until) VALUES (?, ?)",
+                    (new.run_id, held),
+                )
             row = conn.execute("SELECT * FROM runs WHERE run_id = ?", (new.run_id,)).fetchone()
         for run_id in superseded:
             self.on_change(run_id)
@@ -329,21 +334,55 @@ class Store:
 
     # --- the server's own GitHub reports ---------------------------------------------------
 
-    def reports_due(self) -> list[schema.RunRow]:
-        """Ended runs whose final report the server has yet to write, oldest first."""
+    def reports_due(self) -> list[schema.DueReport]:
+        """Ended runs whose final report the server has yet to write, oldest first; a report
+        held for its step (`report.hold`) only once the step handed it over or the hold ended."""
         with self._lock, _storage_errors():
             rows = self._conn.execute(
-                "SELECT runs.* FROM runs JOIN server_reports USING (run_id) WHERE "
+                "SELECT runs.*, server_reports.comment_id AS handed_comment_id, "
+                "server_reports.hand_overs AS hand_overs "
+                "FROM runs JOIN server_reports USING (run_id) WHERE "
                 "server_reports.done_at IS NULL AND runs.status NOT IN ('pending', 'running') "
-                "ORDER BY runs.created_at"
+                "AND (server_reports.held_until IS NULL OR server_reports.hand_overs > 0 "
+                "OR server_reports.held_until <= ?) ORDER BY runs.created_at",
+                (self._clock(),),
             ).fetchall()
-        return [schema.run_row(r) for r in rows]
+        return [
+            schema.DueReport(
+                row=schema.run_row(r), comment_id=r["handed_comment_id"], hand_overs=r["hand_overs"]
+            )
+            for r in rows
+        ]
 
-    def report_done(self, *, run_id: str) -> None:
-        """The run's final report was written (or ended in `error`): not due any more."""
+    def next_hold_end(self) -> float | None:
+        """When the first held report of an ended run falls due without its hand-over."""
+        with self._lock, _storage_errors():
+            found = self._conn.execute(
+                "SELECT MIN(server_reports.held_until) FROM server_reports JOIN runs "
+                "USING (run_id) WHERE server_reports.done_at IS NULL "
+                "AND server_reports.hand_overs = 0 AND server_reports.held_until IS NOT NULL "
+                "AND runs.status NOT IN ('pending', 'running')"
+            ).fetchone()[0]
+        return None if found is None else float(found)
+
+    def hand_over(self, *, run_id: str, comment_id: int | None) -> bool:
+        """The step wrote its pending status and comment: the report is the server's now (due
+        again if it was written already). False when the run asked for no report."""
+        with self._transaction() as conn:
+            changed = conn.execute(
+                "UPDATE server_reports SET hand_overs = hand_overs + 1, comment_id = ?, "
+                "done_at = NULL WHERE run_id = ?",
+                (comment_id, run_id),
+            ).rowcount
+        return bool(changed)
+
+    def report_done(self, *, run_id: str, hand_overs: int) -> None:
+        """The final report was written (or ended in `error`): not due any more, unless a
+        hand-over came while it was being written (then it is written again)."""
         with self._transaction() as conn:
             conn.execute(
-                "UPDATE server_reports SET done_at = ? WHERE run_id = ?", (self._clock(), run_id)
+                "UPDATE server_reports SET done_at = ? WHERE run_id = ? AND hand_overs = ?",
+                (self._clock(), run_id, hand_overs),
             )
 
     # --- webhook deliveries -------------------------------------------------------------------

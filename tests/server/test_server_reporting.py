@@ -249,7 +249,7 @@ def test_a_report_a_stopped_server_left_due_is_written_when_it_starts(
         )
     )
     db.finish(run_id=run.run_id, status=models.FAILED, failure_reason="The rollout was lost")
-    assert [r.run_id for r in db.reports_due()] == [run.run_id]
+    assert [r.row.run_id for r in db.reports_due()] == [run.run_id]
     db.close()
 
     with running_server(

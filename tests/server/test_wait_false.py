@@ -150,11 +150,12 @@ def _report_one(
     return [f"{r.method} {r.route or r.path}" for r in github.requests]
 
 
-def test_the_server_asks_whose_its_token_is_once_not_per_report(
+def test_the_server_edits_the_comment_the_step_handed_over_with_two_requests(
     tmp_path: Path, github: FakeGitHub
 ) -> None:
-    """The server's identity (`GET /user`) is learned at its first report and reused: a later
-    report makes only the comment's list and edit and the status."""
+    """The step hands its sticky comment's id over: the server's report is that comment's edit
+    and the status, with no listing and no `GET /user` (3 + 2 requests per eval, as the action
+    alone makes 5)."""
     rollouts = FakeRollouts()
     with running_server(
         database=tmp_path / "db", settings_=_with_github(github), client_factory=rollouts.factory
@@ -163,10 +164,10 @@ def test_the_server_asks_whose_its_token_is_once_not_per_report(
         first = _report_one(server, rollouts, github, env)
         second = _report_one(server, rollouts, github, env)
 
-    assert sum(r.startswith("GET /user") for r in first) == 1, first
-    assert len(second) == 3, second
-    assert not any(r.startswith("GET /user") for r in second), second
-    assert len(github.comments(helpers.PR)) == 1  # still the one sticky comment
+    (comment,) = github.comments(helpers.PR)  # still the one sticky comment
+    edit = f"PATCH /repos/{github.full_name}/issues/comments/{comment['id']}"
+    status = f"POST /repos/{github.full_name}/statuses/{helpers.HEAD_SHA}"
+    assert sorted(first) == sorted(second) == sorted([edit, status]), (first, second)
     assert not github.take_violations()
 
 
@@ -193,3 +194,47 @@ def test_a_marker_comment_of_someone_else_is_never_edited_by_the_server(
     (ours,) = [c for i, c in by_id.items() if i != foreign_id]
     assert "gave up on" in ours["body"]  # the server wrote its report on its own comment
     assert not github.take_violations()
+
+
+def test_a_dry_run_asks_the_server_nothing(tmp_path: Path, github: FakeGitHub) -> None:
+    """`--dry-run` sends nothing, so it does not ask whether the server reports either: it says
+    what would be asked."""
+    with FakeEvals() as evals:
+        helpers.seed(None, evals)
+        env = _env(tmp_path, github, url=evals.url, key=evals.api_key)
+        result = helpers.run_cli(env, "--dry-run")
+        asked = list(evals.requests)
+    assert result.code == 0, result.log
+    assert asked == []
+    assert "wait is false: the server would first be asked whether it reports for" in result.log
+    assert _states(github) == []
+    assert github.comments(helpers.PR) == []
+
+
+SUITE = "wait false takes one prompt, one run and no comment-key"
+
+
+@pytest.mark.parametrize(
+    ("more", "args", "words"),
+    [
+        ({"EVALS_REPEATS": "3"}, (), SUITE),
+        ({"EVALS_PROMPT_ID": "signup,other"}, (), SUITE),
+        ({"EVALS_COMMENT_KEY": "shared"}, (), SUITE),
+        ({}, ("--local",), "and --local writes nothing there: drop one of them"),
+    ],
+)
+def test_wait_false_is_refused_where_nobody_would_write_the_report(
+    tmp_path: Path, github: FakeGitHub, more: dict[str, str], args: tuple[str, ...], words: str
+) -> None:
+    """A suite's shared comment is written by the step that waits, and `--local` writes
+    nothing to GitHub: with `wait: false` each is one line, exit 2, before anything starts."""
+    with FakeEvals() as evals:
+        helpers.seed(None, evals)
+        env = {**_env(tmp_path, github, url=evals.url, key=evals.api_key), **more}
+        result = helpers.run_cli(env, *args)
+        asked = list(evals.requests)
+    assert result.code == 2, result.log
+    helpers.no_traceback(result)
+    assert asked == []
+    (line,) = [line for line in result.log.splitlines() if words in line]
+    assert _states(github) == []
