@@ -96,8 +96,25 @@ CONTEXT = {
             "maximum": MAX_SQL_INTEGER,
             "description": "The run's 1-based attempt for its prompt within the suite",
         },
+        "report": {
+            "type": "object",
+            "description": "The server writes the final comment and status itself (the "
+            "action's wait: false; needs [github])",
+            "properties": {
+                "by": {"type": "string", "enum": ["server"]},
+                "statusContext": {"type": "string", "maxLength": 100},
+                "skipComment": {"type": "boolean"},
+                "skipStatus": {"type": "boolean"},
+                "hold": {
+                    "type": "boolean",
+                    "description": "Hold the final report until POST "
+                    "/api/v1/runs/{runId}/hand-over, or 2 minutes after the start",
+                },
+            },
+        },
     },
 }
+HAND_OVER = _closed({"commentId": {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "null"}]}})
 START_REQUEST = {
     "type": "object",
     "description": "Unknown fields are ignored.",
@@ -329,6 +346,37 @@ def document(*, server_url: str) -> dict[str, Any]:
                             "Whether it does, and why not",
                         ),
                         **_errors(400, 401),
+                    },
+                }
+            },
+            "/api/v1/runs/{runId}/hand-over": {
+                "post": {
+                    "operationId": "handOverRun",
+                    "description": "The action's step wrote its pending status and comment: the "
+                    "server writes the final report from now on, on that comment.",
+                    "parameters": [
+                        {
+                            "name": "runId",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": HAND_OVER}},
+                    },
+                    "responses": {
+                        "200": _json(
+                            _closed(
+                                {"runId": {"type": "string"}, "handedOver": {"type": "boolean"}},
+                                required=["runId", "handedOver"],
+                            ),
+                            "Handed over",
+                        ),
+                        "403": _json(_ref("Error"), "An OIDC token of another repository"),
+                        "409": _json(_ref("Error"), "The run did not ask the server to report"),
+                        **_errors(400, 401, 404),
                     },
                 }
             },

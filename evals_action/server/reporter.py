@@ -7,9 +7,13 @@ upsert is `github_comments`'), exactly as the action does at the end of its wait
 inputs the report depends on are rebuilt through `settings.load`, from the run's request.
 
 A run asks for it in its start request (`context.report = {"by": "server", ...}`, see
-`report_request`); webhook-started runs always do. A GitHub refusal is logged and retried a bounded
-number of times; if the comment or status still cannot be written, the status says `error`
-with the reason (when GitHub takes that), so it never stays `pending`.
+`report_request`); webhook-started runs always do. One background thread (`_loop`) writes the
+reports as they fall due: when the run ends, or, for a run held for the action's step
+(`hold`), once the step handed it over (then on the comment it names) or the hold ended.
+
+A GitHub refusal is logged and retried a bounded number of times; if the comment or status
+still cannot be written, the status says `error` with the reason (when GitHub takes that), so
+it never stays `pending`.
 """
 
 from __future__ import annotations

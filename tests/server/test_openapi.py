@@ -17,7 +17,7 @@ import requests
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from evals_action import models, transport
+from evals_action import hand_over, models, transport
 from evals_action.backends import evals_api, evals_api_baselines
 
 from .conftest import FakeRollouts, Running
@@ -53,6 +53,7 @@ def _client_keys() -> set[str]:
         Path(evals_api.__file__),
         Path(evals_api_baselines.__file__),
         Path(models.__file__),
+        Path(hand_over.__file__),  # what `wait: false` asks of the server
     )
     trees = [ast.parse(source.read_text(encoding="utf-8")) for source in sources]
     keys: set[str] = set()
@@ -103,6 +104,8 @@ def test_every_field_the_action_client_reads_or_sends_is_declared(server: Runnin
         "limit",
         "offset",
         "wait",
+        "commentId",
+        "hold",
     } <= keys  # the scan sees the client
     not_fields = {"Authorization", "error", "message", "detail"}  # auth scheme, error body
     assert sorted(keys - not_fields - declared) == []
@@ -124,10 +127,16 @@ def test_a_whole_exchange_of_the_action_client_validates(
             url_map={"app.example.com": "https://p.dev"},
             template_args={"project_name": "demo"},
             idempotency_key="k",
-            context={"repository": "o/r", "pullRequest": 3, "sha": "abc"},
+            context={
+                "repository": "o/r",
+                "pullRequest": 3,
+                "sha": "abc",
+                "report": {"by": "server", "skipComment": False, "hold": True},
+            },
         )
     )
     backend.fetch(run_id=run.run_id)
+    backend.hand_over(run_id=run.run_id, comment_id=12)
     (rollout_id,) = rollouts.started()
     rollouts.finish(
         rollout_id,
@@ -145,7 +154,7 @@ def test_a_whole_exchange_of_the_action_client_validates(
                 prompt_id="signup", url_map={}, template_args=None, idempotency_key="k2"
             )
         )
-    assert [r.status_code for r in exchanged] == [201, 200, 200, 200, 400]
+    assert [r.status_code for r in exchanged] == [201, 200, 200, 200, 200, 400]
     for response in exchanged:
         request = RequestsOpenAPIRequest(response.request)
         spec.validate_request(request)
