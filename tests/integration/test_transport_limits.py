@@ -208,7 +208,9 @@ def test_a_dripped_answer_to_the_rollout_init_ends_at_its_time_limit(
 
 def test_a_dripped_artifact_download_ends_at_its_time_limit() -> None:
     """The rollout result zip comes from a signed URL that may drip too: its limit is the 10 s
-    connect timeout plus the 0.5 s read timeout, and the zip would take a minute to arrive."""
+    connect timeout plus the 2 s read timeout, and the zip would take a minute to arrive. (The
+    read timeout is 10 times the drip's gap: on a loaded machine a 0.5 s one was sometimes
+    exceeded between two bytes, which ends the download as a network error instead.)"""
     files = {
         "rollout-result.json": json.dumps({"schema": 1, "outcome": "succeeded"}).encode(),
         "noise.bin": os.urandom(200),  # incompressible, so the zip stays over 300 bytes
@@ -219,7 +221,7 @@ def test_a_dripped_artifact_download_ends_at_its_time_limit() -> None:
         gh = github_api.GitHub(
             token=fake.token, api_url=fake.url, repository=fake.full_name, user_agent="test"
         )
-        actions = github_actions_api.Actions(github=gh, download_timeout=0.5)
+        actions = github_actions_api.Actions(github=gh, download_timeout=2.0)
         actions.dispatch(workflow="rollout.yml", ref="main", inputs=DISPATCH_INPUTS)
         (run,) = actions.workflow_runs(
             workflow="rollout.yml", event="workflow_dispatch", branch="main", created=">=2000-01-01"
@@ -227,7 +229,7 @@ def test_a_dripped_artifact_download_ends_at_its_time_limit() -> None:
         while actions.workflow_run(run_id=run.id).status != "completed":
             pass
         (artifact,) = actions.run_artifacts(run_id=run.id)
-        with pytest.raises(errors.TransientAPIError, match="no complete answer within 10.5 s"):
+        with pytest.raises(errors.TransientAPIError, match="no complete answer within 12 s"):
             actions.download_artifact(artifact_id=artifact.id)
         assert fake.violations == []
 
