@@ -37,6 +37,7 @@ DELIVERY_HEADER = "x-github-delivery"
 EVENT_HEADER = "x-github-event"
 WRITE_OR_HIGHER = frozenset({"admin", "write"})  # `maintain` is reported as `write`
 MAX_DELIVERY_ID = 100
+TEMPLATE_SECRETS = "templateSecrets"  # a run request's names of template vars read from the env
 MAX_DEPLOYMENTS = 5  # a label or command run looks at this many of the commit's newest deployments
 
 
@@ -295,6 +296,21 @@ def deployed_preview(gh: GitHubReads, t: Triggers, *, sha: str) -> str:
         if preview:
             return preview
     return ""
+
+
+def template_args(
+    *, request: Mapping[str, Any], repository: str | None, triggers: Mapping[str, Triggers]
+) -> dict[str, str]:
+    """A run's templateArgs as its rollout and checks need them. The store keeps the values of
+    `template_vars_env` redacted (they are secrets); they are put back from the config, for the
+    names the webhook intake listed in the request (`TEMPLATE_SECRETS`), from that repository's
+    config only."""
+    args = {str(k): str(v) for k, v in (request.get("templateArgs") or {}).items()}
+    found = triggers.get((repository or "").lower())
+    for name in request.get(TEMPLATE_SECRETS) or ():
+        if found is not None and name in found.secret_vars:
+            args[name] = found.template_vars[name]
+    return args
 
 
 def _str(data: Any, *keys: str) -> str:
