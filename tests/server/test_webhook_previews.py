@@ -327,11 +327,12 @@ def test_deployments_of_one_commit_without_a_pr_supersede_by_commit(
     assert status["target_url"] == outcome.final(models.Run.from_wire(body)).target_url
 
 
-def test_api_runs_without_a_pr_that_the_action_reports_are_not_superseded_by_commit(
-    serve: Any,
-) -> None:
-    """The action's own runs (it writes their status) keep today's rule: by pull request."""
+def test_runs_the_action_reports_are_not_superseded_by_commit(serve: Any) -> None:
+    """The action's own runs without a PR (it writes their status itself) keep today's rule,
+    by pull request: neither another such run nor a webhook run of the commit supersedes them."""
     server = serve()
     context = {"repository": REPO, "sha": NO_PR_SHA}
     ids = [server.start(prompt_id="smoke", template_args={}, context=context) for _ in range(2)]
+    _deliver(server, "deployment_status", _deployment(NO_PR_SHA, "https://main.example.com"))
+    assert len(_runs(server)) == 3
     assert [server.status_of(i) == models.SUPERSEDED for i in ids] == [False, False]
