@@ -29,6 +29,7 @@ url = "http://127.0.0.1:8700"
 """
 KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIfake\n-----END RSA PRIVATE KEY-----\n"
 ENV = {"EVALS_WEBHOOK_SECRET": "whsec-value-1234", "EVALS_GITHUB_TOKEN": "ghp_value_5678"}
+PASSWORD = "pw-value-9d8c7b6a5e"  # noqa: S105  (a test's secret template value)
 
 
 def _docs_example() -> str:
@@ -52,7 +53,7 @@ def _missing() -> str:
 
 def test_the_documented_example_parses_to_these_settings() -> None:
     """docs/server.md's example is valid, and means what the docs say."""
-    parsed = _parse(_docs_example())
+    parsed = _parse(_docs_example(), environ={**ENV, "EVALS_DEMO_PASSWORD": PASSWORD})
     assert parsed.github == reporting_config.GitHubSettings(
         api_url="https://api.github.com",
         app_id="123456",
@@ -81,10 +82,12 @@ def test_the_documented_example_parses_to_these_settings() -> None:
             status_contexts=("netlify/*/deploy-preview",),
             label="run-evals",
             command="/eval",
+            template_vars={"plan": "pro", "password": PASSWORD},
+            secret_vars=frozenset({"password"}),
         )
     }
     assert parsed.replay_window_seconds == 72 * 3600
-    assert set(parsed.secrets) == {KEY, "whsec-value-1234"}
+    assert set(parsed.secrets) == {KEY, "whsec-value-1234", PASSWORD}
 
 
 def test_the_server_config_reads_these_tables_and_reports_their_problems_with_the_rest() -> None:
@@ -192,7 +195,6 @@ repository = "octo-org/octo-repo"
 prompts = ["create-project"]
 label = "run-evals"
 """
-PASSWORD = "pw-value-9d8c7b6a5e"  # noqa: S105  (a test's secret template value)
 
 
 def test_template_vars_and_their_secret_ones_from_the_environment() -> None:
