@@ -12,6 +12,7 @@ naming the call and what to check, never a key or a token.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import threading
 import time
 from collections.abc import Callable
@@ -34,6 +35,22 @@ class PullInfo:
     head_sha: str
     fork: bool  # head repository differs from the base, or was deleted
     open: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class DeploymentInfo:
+    """A deployment of a commit, as a label or command run's preview lookup sees it."""
+
+    id: int
+    environment: str
+    created_at: float  # seconds since the epoch
+
+
+@dataclasses.dataclass(frozen=True)
+class DeploymentStatusInfo:
+    state: str
+    target_url: str
+    environment_url: str
 
 
 class TokenSource(Protocol):
@@ -187,6 +204,44 @@ class RepositoryReads:
 
         return list(_call(f"list pull requests for commit {sha[:12]}", list_them))
 
+    def deployments(
+        self, *, repository: str, sha: str, environment: str | None, limit: int
+    ) -> list[DeploymentInfo]:
+        """The commit's `limit` newest deployments (of `environment`, when given), newest first
+        as GitHub lists them."""
+        repo = self._repo(repository=repository)
+        where = {"environment": environment} if environment else {}
+
+        def list_them() -> list[DeploymentInfo]:
+            found = itertools.islice(repo.get_deployments(sha=sha, **where), limit)
+            return [
+                DeploymentInfo(id=d.id, environment=d.environment, created_at=_epoch(d.created_at))
+                for d in found
+            ]
+
+        return list(_call(f"list the deployments of commit {sha[:12]}", list_them))
+
+    def newest_deployment_status(
+        self, *, repository: str, deployment_id: int
+    ) -> DeploymentStatusInfo | None:
+        """The deployment's newest status (GitHub lists them newest first); None without one."""
+        repo = self._repo(repository=repository)
+
+        def newest() -> DeploymentStatusInfo | None:
+            deployment = repo.get_deployment(deployment_id)
+            status = next(iter(deployment.get_statuses()), None)
+            if status is None:
+                return None
+            return DeploymentStatusInfo(
+                state=str(status.state),
+                target_url=status.target_url or "",
+                environment_url=status.environment_url or "",
+            )
+
+        what = f"read the statuses of deployment {deployment_id} of {repository}"
+        found: DeploymentStatusInfo | None = _call(what, newest)
+        return found
+
     def _repo(self, *, repository: str) -> Any:
         gh = client(
             source=self._source,
@@ -196,6 +251,10 @@ class RepositoryReads:
             retries=self._retries,
         )
         return gh.get_repo(repository)
+
+
+def _epoch(value: Any) -> float:
+    return float(value.timestamp()) if value is not None else 0.0
 
 
 def _pull_info(*, pull: Any, repository: str) -> PullInfo:

@@ -36,6 +36,7 @@ from evals_action.server import (
     report_request,
     routing,
     schema,
+    webhooks,
 )
 
 log = logging.getLogger("evals_action.server")
@@ -107,6 +108,7 @@ def create_run(
             "urlMap": parsed["urlMap"],
             "templateArgs": parsed["templateArgs"],
             **({"report": parsed["report"]} if parsed.get("report") else {}),
+            **{k: parsed[k] for k in (webhooks.TEMPLATE_SECRETS,) if parsed.get(k)},
         },
         idempotency_key=idempotency_key,
         repository=context.get("repository"),

@@ -128,8 +128,8 @@ class ServerReporter:
         """Write the final status and comment of an ended run (on the step's comment
         `comment_id` when it handed one over); False when GitHub refused them `ATTEMPTS` times
         (the status then says `error`, if GitHub takes it)."""
-        if not (row.repository and row.pull_request and row.sha) or row.in_flight:
-            return True
+        if not (row.repository and row.sha) or row.in_flight:
+            return True  # without a pull request: the commit status only (the sink's target)
         if row.status == models.SUPERSEDED:
             return True  # the run that superseded it reports on the same context
         run = models.Run.from_wire(api.run_json(run=row, public_url=self._public_url))

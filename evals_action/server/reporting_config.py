@@ -23,6 +23,8 @@
     status_contexts = ["netlify/*/deploy-preview"]
     label = "run-evals"
     command = "/eval"
+    template_vars = {plan = "pro"}             # the prompts' template variables for these runs
+    template_vars_env = {password = "EVALS_DEMO_PASSWORD"}  # secret ones, read from the environment
 
 Every table is optional and parsed apart from `config` (the prompts), which ignores them; the
 small value checks (`_table`, `_positive`) are `config`'s own, reused.
@@ -47,7 +49,9 @@ _KEYS = {
     "oidc": {"issuer", "audience", "leeway_seconds", "allow"},
     "oidc.allow": {"repository", "refs", "workflows", "event_names"},
     "webhooks": {"replay_window_hours", "repositories"},
-    "webhooks.repositories": {f.name for f in dataclasses.fields(webhooks.Triggers)},
+    "webhooks.repositories": {f.name for f in dataclasses.fields(webhooks.Triggers)}
+    - {"secret_vars"}
+    | {"template_vars_env"},
 }
 
 
@@ -79,9 +83,12 @@ class ReportingConfig:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        """The App key, the token and the webhook secret, for redaction."""
+        """The App key, the token, the webhook secret and the template variables read from
+        the environment (`template_vars_env`), for redaction."""
         gh = self.github
-        found = (gh.private_key, gh.token, gh.webhook_secret) if gh else ()
+        found = [*((gh.private_key, gh.token, gh.webhook_secret) if gh else ())]
+        for t in self.triggers.values():
+            found += [t.template_vars[name] for name in t.secret_vars]
         return tuple(s for s in found if s)
 
 
@@ -99,7 +106,7 @@ def parse(
     )
     oidc_settings = _oidc(toml_values.table(raw, key="oidc", problems=problems), problems)
     hooks = toml_values.table(raw, key="webhooks", problems=problems)
-    triggers = _triggers(hooks, set(prompt_ids), problems)
+    triggers = _triggers(hooks, set(prompt_ids), environ, problems)
     window = toml_values.positive(
         hooks.get("replay_window_hours", 72),
         where="webhooks.replay_window_hours",
@@ -183,7 +190,10 @@ def _oidc(table: Mapping[str, Any], problems: list[str]) -> OidcSettings | None:
 
 
 def _triggers(
-    table: Mapping[str, Any], prompt_ids: set[str], problems: list[str]
+    table: Mapping[str, Any],
+    prompt_ids: set[str],
+    environ: Mapping[str, str],
+    problems: list[str],
 ) -> dict[str, webhooks.Triggers]:
     _unknown(table, "webhooks", problems)
     found: dict[str, webhooks.Triggers] = {}
@@ -195,6 +205,10 @@ def _triggers(
             continue
         _unknown(item, "webhooks.repositories", problems, where=where)
         triggers = _one_repository(item, where, prompt_ids, problems)
+        plain, secret = _template_vars(item, where, environ, problems)
+        triggers = dataclasses.replace(
+            triggers, template_vars={**plain, **secret}, secret_vars=frozenset(secret)
+        )
         if triggers.repository.lower() in found:
             problems.append(f"{where}: repository listed twice")
         found[triggers.repository.lower()] = triggers
@@ -231,6 +245,33 @@ def _one_repository(
     if not (on_deploy or triggers.status_contexts or label or command):
         problems.append(f"{where} enables no trigger (deployment_status, status_contexts, ...)")
     return triggers
+
+
+def _template_vars(
+    item: Mapping[str, Any], where: str, environ: Mapping[str, str], problems: list[str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """`template_vars` (values) and `template_vars_env` (variable names, read now); a problem
+    names the key, never a value."""
+    tables = []
+    for key in ("template_vars", "template_vars_env"):
+        value = item.get(key, {})
+        if not isinstance(value, Mapping):
+            problems.append(f"{where}.{key} must be a table of name = string")
+            value = {}
+        for name, text in value.items():
+            if not isinstance(text, str) or (key == "template_vars_env" and not text):
+                what = "an environment variable's name" if key.endswith("_env") else "a string"
+                problems.append(f"{where}.{key}.{name} must be {what}")
+        tables.append({k: v for k, v in value.items() if isinstance(v, str)})
+    plain, names = tables
+    for name in sorted(set(plain) & set(names)):
+        problems.append(f"{where}: template variable {name} is in template_vars and _env")
+    secret = {}
+    for name, variable in names.items():
+        secret[name] = environ.get(variable, "") if variable else ""
+        if variable and not secret[name]:
+            problems.append(f"{where}.template_vars_env.{name}: the variable {variable} is not set")
+    return plain, secret
 
 
 def _unknown(table: Mapping[str, Any], kind: str, problems: list[str], where: str = "") -> None:

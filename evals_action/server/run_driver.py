@@ -9,6 +9,7 @@ travels as a `models.Report` (`grading.build_report`) to `endings`.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import threading
 import uuid
@@ -18,7 +19,15 @@ import requests
 
 from evals_action import errors, models, polling
 from evals_action.eval_protocol import states
-from evals_action.server import config, egress, endings, grading, rollout_clients, store
+from evals_action.server import (
+    config,
+    egress,
+    endings,
+    grading,
+    rollout_clients,
+    store,
+    webhooks,
+)
 
 log = logging.getLogger("evals_action.server")
 
@@ -91,7 +100,9 @@ class RunDriver:
         rollout_id = f"ro-{uuid.uuid4().hex}"
         if not self._db.mark_running(run_id=run.run_id, rollout_id=rollout_id):
             return None
-        request = rollout_clients.init_request(run=run, prompt=prompt, rollout_id=rollout_id)
+        request = rollout_clients.init_request(
+            run=_unsealed(run=run, settings=self._settings), prompt=prompt, rollout_id=rollout_id
+        )
         failed: list[errors.TransientAPIError] = []
         try:
             polling.retry_call(
@@ -227,7 +238,7 @@ def _graded(
     """The run's report: its prompt's checks on how the rollout finished, on the run's preview."""
     url_map = run.request.get("urlMap") or {}
     context = grading.Context(
-        template_args=run.request.get("templateArgs") or {},
+        template_args=_unsealed(run=run, settings=settings).request["templateArgs"],
         url_map=url_map,
         prompt_text=run.prompt_text,
         session=session,
@@ -241,3 +252,12 @@ def _graded(
     return grading.build_report(
         prompt=prompt, finished=finished, context=context, slug=slug, url=url
     )
+
+
+def _unsealed(*, run: store.RunRow, settings: config.ServerConfig) -> store.RunRow:
+    """The run with the template values its webhook config reads from the environment, which
+    the store keeps redacted (`webhooks.template_args`)."""
+    args = webhooks.template_args(
+        request=run.request, repository=run.repository, triggers=settings.reporting.triggers
+    )
+    return dataclasses.replace(run, request={**run.request, "templateArgs": args})

@@ -133,7 +133,7 @@ class Store:
                 ).fetchone()
                 if row is not None:
                     return schema.run_row(row), False, []
-            if new.repository and new.pull_request is not None:
+            if new.repository and (new.pull_request is not None or supersession.by_commit(new)):
                 superseded = supersession.supersede(conn=conn, new=new, now=now)
             conn.execute(
                 "INSERT INTO runs (run_id, prompt_id, status, created_at, updated_at, "

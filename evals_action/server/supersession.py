@@ -8,6 +8,12 @@ suite is a step of its own, started when it was created. So runs of one step nev
 each other, an older step's late run (a retry, an extra attempt) never supersedes a newer
 step's runs, and a run without a suite supersedes every older in-flight run, as the action
 contract has it.
+
+Runs without a pull request whose report the server writes (a deployment or status webhook for a
+commit no open PR has, say) supersede by commit instead: the in-flight server-reported runs of
+their prompt, repository and commit, which would write the same status on the same commit.
+Runs the action reports itself are never superseded that way (its step would write "superseded"
+on that very commit).
 """
 
 from __future__ import annotations
@@ -18,11 +24,18 @@ from evals_action.server import schema
 
 SUPERSEDED = (
     "SELECT o.run_id FROM runs AS o WHERE o.prompt_id = :prompt AND o.repository = :repo "
-    "AND o.pull_request = :pr AND o.status IN ('pending', 'running') "
+    "AND (o.pull_request = :pr OR (:pr IS NULL AND o.pull_request IS NULL AND o.sha = :sha "
+    "AND o.run_id IN (SELECT run_id FROM server_reports))) "
+    "AND o.status IN ('pending', 'running') "
     "AND (o.suite IS NULL OR :suite IS NULL OR o.suite <> :suite) "
     "AND COALESCE((SELECT MIN(x.created_at) FROM runs AS x WHERE x.suite = o.suite), "
     "o.created_at) <= :step_start"
 )
+
+
+def by_commit(new: schema.NewRun) -> bool:
+    """Whether `new`, without a pull request, supersedes by commit (the module doc)."""
+    return new.pull_request is None and bool(new.sha) and bool(new.request.get("report"))
 
 
 def supersede(*, conn: sqlite3.Connection, new: schema.NewRun, now: float) -> list[str]:
@@ -39,6 +52,7 @@ def supersede(*, conn: sqlite3.Connection, new: schema.NewRun, now: float) -> li
                 "prompt": new.prompt_id,
                 "repo": new.repository,
                 "pr": new.pull_request,
+                "sha": new.sha,
                 "suite": new.suite,
                 "step_start": step_start,
             },

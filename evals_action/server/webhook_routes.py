@@ -8,9 +8,12 @@ created as the API creates them (`api.create_run`) with `context.report.by = ser
 server writes their final comment and status (`reporter`).
 
 A run's url map points every production host of the prompt (the hosts of its http(s) URLs) at
-the preview the event named; label and command runs have no preview in their event and run on
-the prompt's own addresses. Prompts with template variables cannot be started by a webhook
-(nothing fills them): they are skipped, with a log line.
+the preview the decision names: the event's deployment, or for label and command runs the head
+commit's newest successful deployment (`webhooks.deployed_preview`); without one, the prompt's
+own addresses. A prompt's template variables come from the repository's `template_vars` and
+`template_vars_env`; a prompt whose variables they do not all fill is skipped, with a log line
+naming them. Values read from the environment are secrets: the stored request names them
+(`webhooks.TEMPLATE_SECRETS`) and the store keeps them redacted.
 """
 
 from __future__ import annotations
@@ -94,9 +97,19 @@ class Intake:
 
     def _start(self, *, decision: webhooks.Decision, prompt_id: str) -> None:
         prompt = self._server.settings.prompts.get(prompt_id)
-        if prompt is None or prompt.template_vars:
-            log.warning("webhook: prompt %s skipped: it needs template variables", prompt_id)
+        if prompt is None:
             return
+        given = self._triggers[decision.repository.lower()]
+        missing = [name for name in prompt.template_vars if name not in given.template_vars]
+        if missing:
+            log.warning(
+                "webhook: prompt %s skipped: template variable(s) %s not set in the repository's "
+                "[[webhooks.repositories]] template_vars or template_vars_env",
+                prompt_id,
+                ", ".join(missing),
+            )
+            return
+        args = {name: given.template_vars[name] for name in prompt.template_vars}
         preview = decision.preview_url
         url_map = dict.fromkeys(production_hosts(prompt), preview) if preview else {}
         problem = api.previews_problem(url_map=url_map, policy=self._server.settings.fetch)
@@ -110,7 +123,8 @@ class Intake:
         }
         parsed = {
             "urlMap": url_map,
-            "templateArgs": {},
+            "templateArgs": args,
+            webhooks.TEMPLATE_SECRETS: sorted(given.secret_vars & set(args)),
             "context": context,
             "report": report_request.parse({"report": {"by": report_request.BY_SERVER}}),
         }

@@ -9,6 +9,11 @@
    SQLite, see `store.Store.record_delivery`);
 4. `decide`: the repository's triggers from the config, and the fork rules of docs/permissions.md.
 
+A label or command run has no preview in its event: its preview is the one of the PR head commit's
+newest successful deployment (`GET .../deployments?sha=`, the `MAX_DEPLOYMENTS` newest, each one's
+newest status), chosen by `preview_of` exactly as for a `deployment_status` event; none found: the
+prompt's own addresses. Never from PR text.
+
 `decide` reads GitHub only through `GitHubReads` (production: `github_app.RepositoryReads`):
 a commenter's permission comes from `GET /repos/{o}/{r}/collaborators/{u}/permission`, never from
 the payload's `author_association`. Nothing here starts a run; the caller does that with the
@@ -32,6 +37,8 @@ DELIVERY_HEADER = "x-github-delivery"
 EVENT_HEADER = "x-github-event"
 WRITE_OR_HIGHER = frozenset({"admin", "write"})  # `maintain` is reported as `write`
 MAX_DELIVERY_ID = 100
+TEMPLATE_SECRETS = "templateSecrets"  # a run request's names of template vars read from the env
+MAX_DEPLOYMENTS = 5  # a label or command run looks at this many of the commit's newest deployments
 
 
 class Refused(errors.EvalsActionError):
@@ -53,6 +60,10 @@ class Triggers:
     status_contexts: tuple[str, ...] = ()  # status: success of these contexts (globs)
     label: str = ""  # pull_request labeled with this label
     command: str = ""  # issue_comment starting with this, e.g. "/eval"
+    # templateArgs of the runs webhooks start; the values of `secret_vars` came from the
+    # environment (`template_vars_env`) and are secrets: never logged, stored redacted
+    template_vars: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    secret_vars: frozenset[str] = frozenset()
 
 
 class GitHubReads(Protocol):
@@ -61,6 +72,14 @@ class GitHubReads(Protocol):
     def pull(self, *, repository: str, number: int) -> github_app.PullInfo: ...
 
     def pulls_for_commit(self, *, repository: str, sha: str) -> list[github_app.PullInfo]: ...
+
+    def deployments(
+        self, *, repository: str, sha: str, environment: str | None, limit: int
+    ) -> list[github_app.DeploymentInfo]: ...
+
+    def newest_deployment_status(
+        self, *, repository: str, deployment_id: int
+    ) -> github_app.DeploymentStatusInfo | None: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,7 +94,7 @@ class Decision:
     prompts: tuple[str, ...] = ()
     pull_request: int | None = None
     sha: str = ""
-    preview_url: str | None = None  # only ever from a deployment_status or status event
+    preview_url: str | None = None  # only ever from a deployment or a status event, never PR text
 
 
 def signature_valid(*, secret: str, body: bytes, header: str | None) -> bool:
@@ -146,10 +165,18 @@ def _deployment_status(payload: Mapping[str, Any], t: Triggers, gh: GitHubReads)
     environment = _str(payload, "deployment", "environment")
     if t.environments and environment not in t.environments:
         return Decision(run=False, reason="environment not in the configured environments")
-    preview = _str(payload, "deployment_status", "target_url") or _str(
-        payload, "deployment_status", "environment_url"
+    preview = preview_of(
+        target_url=_str(payload, "deployment_status", "target_url"),
+        environment_url=_str(payload, "deployment_status", "environment_url"),
     )
     return _on_commit(gh, t, sha=_str(payload, "deployment", "sha"), preview=preview)
+
+
+def preview_of(*, target_url: str, environment_url: str) -> str:
+    """A successful deployment status's preview: its target_url, else its environment_url;
+    "" unless that is an http(s) URL."""
+    preview = target_url or environment_url
+    return preview if preview.startswith(("https://", "http://")) else ""
 
 
 def _status(payload: Mapping[str, Any], t: Triggers, gh: GitHubReads) -> Decision:
@@ -163,7 +190,7 @@ def _status(payload: Mapping[str, Any], t: Triggers, gh: GitHubReads) -> Decisio
 
 def _on_commit(gh: GitHubReads, t: Triggers, *, sha: str, preview: str) -> Decision:
     """A deployment finished for `sha`: its open PR, unless that PR comes from a fork."""
-    if not preview.startswith(("https://", "http://")):
+    if not preview:
         return Decision(run=False, reason="the event names no preview URL")
     if not sha:
         return Decision(run=False, reason="the event names no commit")
@@ -233,13 +260,57 @@ def _maintainer_asked(
     pull = gh.pull(repository=t.repository, number=number)
     if not pull.open:
         return Decision(run=False, reason="the pull request is closed", pull_request=number)
+    preview = deployed_preview(gh, t, sha=pull.head_sha)
+    reason = "a maintainer asked"
+    if not preview:
+        reason += (
+            f"; no successful deployment of {pull.head_sha[:12]} found, "
+            "so the prompts run on their own addresses"
+        )
     return Decision(
         run=True,
-        reason="a maintainer asked",
+        reason=reason,
         prompts=prompts,
         pull_request=number,
         sha=pull.head_sha,
+        preview_url=preview or None,
     )
+
+
+def deployed_preview(gh: GitHubReads, t: Triggers, *, sha: str) -> str:
+    """The preview of `sha`'s newest deployment (of `t.environments`, when set) whose newest
+    status is a success, among its `MAX_DEPLOYMENTS` newest; "" when there is none."""
+    found = [
+        d
+        for environment in t.environments or (None,)
+        for d in gh.deployments(
+            repository=t.repository, sha=sha, environment=environment, limit=MAX_DEPLOYMENTS
+        )
+    ]
+    newest = sorted(found, key=lambda d: (d.created_at, d.id), reverse=True)[:MAX_DEPLOYMENTS]
+    for deployment in newest:
+        status = gh.newest_deployment_status(repository=t.repository, deployment_id=deployment.id)
+        if status is None or status.state != "success":
+            continue
+        preview = preview_of(target_url=status.target_url, environment_url=status.environment_url)
+        if preview:
+            return preview
+    return ""
+
+
+def template_args(
+    *, request: Mapping[str, Any], repository: str | None, triggers: Mapping[str, Triggers]
+) -> dict[str, str]:
+    """A run's templateArgs as its rollout and checks need them. The store keeps the values of
+    `template_vars_env` redacted (they are secrets); they are put back from the config, for the
+    names the webhook intake listed in the request (`TEMPLATE_SECRETS`), from that repository's
+    config only."""
+    args = {str(k): str(v) for k, v in (request.get("templateArgs") or {}).items()}
+    found = triggers.get((repository or "").lower())
+    for name in request.get(TEMPLATE_SECRETS) or ():
+        if found is not None and name in found.secret_vars:
+            args[name] = found.template_vars[name]
+    return args
 
 
 def _str(data: Any, *keys: str) -> str:

@@ -24,6 +24,9 @@ Behaviour worth knowing:
   `GET /repos/{o}/{r}/installation` need an App JWT signed by the App's key; installation tokens
   expire (`advance_clock`) and then get 401. `set_role` gives a user a role on the repository,
   read back by `GET .../collaborators/{username}/permission`. See `_github_apps`.
+- Deployments (`add_deployment`): `GET .../deployments` (newest first, `sha`/`ref`/`task`/
+  `environment` filters) and `GET .../deployments/{id}/statuses` (newest first, 404 for an
+  unknown deployment), paged like every listing. See `_github_deployments`.
 
 Run standalone with `python -m tests.fakes.github --port 0 [--state-file F]`; see `main`.
 """
@@ -46,6 +49,7 @@ from typing import Any
 from urllib.parse import unquote, urlencode
 
 from tests.fakes import _github_apps as apps
+from tests.fakes import _github_deployments as deployments
 from tests.fakes import _github_objects as objects
 from tests.fakes import _openapi
 from tests.fakes._http import FakeServer, RecordedRequest, Reply, serve_main
@@ -162,6 +166,8 @@ ROUTES = _routes(
     ("GET", _REPO + r"/commits/(?P<ref>[^/]+)/status", "_get_combined_status"),
     ("GET", _REPO + r"/commits/(?P<ref>[^/]+)", "_get_commit", False),
     ("POST", _REPO + r"/statuses/(?P<sha>[^/]+)", "_create_status"),
+    ("GET", _REPO + r"/deployments", "_list_deployments"),
+    ("GET", _REPO + r"/deployments/(?P<deployment_id>\d+)/statuses", "_list_deployment_statuses"),
     ("GET", _REPO + r"/issues/(?P<number>\d+)/comments", "_list_comments"),
     ("POST", _REPO + r"/issues/(?P<number>\d+)/comments", "_create_comment"),
     ("GET", _REPO + r"/issues/comments/(?P<comment_id>\d+)", "_get_comment"),
@@ -199,6 +205,7 @@ class FakeGitHub(FakeServer):
             "add_pull",
             "add_comment",
             "add_workflow",
+            "add_deployment",
             "fail_next",
             "set_role",
             "advance_clock",
@@ -252,6 +259,7 @@ class FakeGitHub(FakeServer):
         self._used = 0
         self._reset_at = int(time.time()) + 3600
         self.apps = apps.Apps()
+        self.deployments = deployments.Deployments()
 
     # --- addresses -----------------------------------------------------------------------------
 
@@ -348,6 +356,31 @@ class FakeGitHub(FakeServer):
                     appear_after_polls=appear_after_polls,
                     name=name,
                 )
+            )
+
+    def add_deployment(
+        self,
+        *,
+        sha: str,
+        environment: str = "Preview",
+        statuses: Sequence[Sequence[str]] = (),
+        ref: str | None = None,
+        task: str = "deploy",
+        repo_full_name: str | None = None,
+    ) -> int:
+        """A deployment of `sha` (in the main repository unless `repo_full_name`), with
+        `statuses` oldest first, each (state, target_url) or (state, target_url,
+        environment_url); returns its id. Later deployments are newer."""
+        with self._lock:
+            repo = self._repo_record(repo_full_name or self.full_name)
+            return self.deployments.add(
+                repo=repo.full_name,
+                sha=sha,
+                environment=environment,
+                ref=ref or sha,
+                task=task,
+                created_at=objects.now(),
+                statuses=statuses,
             )
 
     def fail_next(
@@ -931,6 +964,36 @@ class FakeGitHub(FakeServer):
             latest=[self._status_json(s) for s in latest.values()],
         )
         return Reply(200, body)
+
+    # --- deployments ---------------------------------------------------------------------------
+
+    def _list_deployments(self, request: RecordedRequest, repo: _Repo) -> Reply:
+        found = self.deployments.listing(repo=repo.full_name, query=request.query)
+        chunk, headers = self._page(request, repo, found)
+        creator = objects.user(self._site(), login="octocat")
+        body = [
+            deployments.deployment_json(
+                self._site(), full_name=repo.full_name, record=d, creator=creator
+            )
+            for d in chunk
+        ]
+        return Reply(200, body, headers)
+
+    def _list_deployment_statuses(
+        self, request: RecordedRequest, repo: _Repo, deployment_id: str
+    ) -> Reply:
+        found = self.deployments.get(repo=repo.full_name, deployment_id=int(deployment_id))
+        if found is None:
+            return self._error(404, "Not Found", "deployments/statuses#list-deployment-statuses")
+        chunk, headers = self._page(request, repo, list(reversed(found.statuses)))
+        creator = objects.user(self._site(), login="octocat")
+        body = [
+            deployments.status_json(
+                self._site(), full_name=repo.full_name, deployment=found, record=s, creator=creator
+            )
+            for s in chunk
+        ]
+        return Reply(200, body, headers)
 
     # --- Actions: workflows and runs -----------------------------------------------------------
 

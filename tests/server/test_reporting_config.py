@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -27,6 +29,7 @@ url = "http://127.0.0.1:8700"
 """
 KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIfake\n-----END RSA PRIVATE KEY-----\n"
 ENV = {"EVALS_WEBHOOK_SECRET": "whsec-value-1234", "EVALS_GITHUB_TOKEN": "ghp_value_5678"}
+PASSWORD = "pw-value-9d8c7b6a5e"  # noqa: S105  (a test's secret template value)
 
 
 def _docs_example() -> str:
@@ -50,7 +53,7 @@ def _missing() -> str:
 
 def test_the_documented_example_parses_to_these_settings() -> None:
     """docs/server.md's example is valid, and means what the docs say."""
-    parsed = _parse(_docs_example())
+    parsed = _parse(_docs_example(), environ={**ENV, "EVALS_DEMO_PASSWORD": PASSWORD})
     assert parsed.github == reporting_config.GitHubSettings(
         api_url="https://api.github.com",
         app_id="123456",
@@ -79,10 +82,12 @@ def test_the_documented_example_parses_to_these_settings() -> None:
             status_contexts=("netlify/*/deploy-preview",),
             label="run-evals",
             command="/eval",
+            template_vars={"plan": "pro", "password": PASSWORD},
+            secret_vars=frozenset({"password"}),
         )
     }
     assert parsed.replay_window_seconds == 72 * 3600
-    assert set(parsed.secrets) == {KEY, "whsec-value-1234"}
+    assert set(parsed.secrets) == {KEY, "whsec-value-1234", PASSWORD}
 
 
 def test_the_server_config_reads_these_tables_and_reports_their_problems_with_the_rest() -> None:
@@ -179,3 +184,91 @@ def test_secrets_stay_out_of_repr() -> None:
     shown = repr(_parse(text))
     assert "ghp_value_5678" not in shown
     assert "whsec-value-1234" not in shown
+
+
+HOOKED = """
+[github]
+token_env = "EVALS_GITHUB_TOKEN"
+webhook_secret_env = "EVALS_WEBHOOK_SECRET"
+[[webhooks.repositories]]
+repository = "octo-org/octo-repo"
+prompts = ["create-project"]
+label = "run-evals"
+"""
+
+
+def test_template_vars_and_their_secret_ones_from_the_environment() -> None:
+    """`template_vars` are values; `template_vars_env` names variables, read once, and their
+    values join the secrets every log line, stored text and GitHub write is redacted of."""
+    text = HOOKED + (
+        'template_vars = {plan = "pro"}\ntemplate_vars_env = {password = "EVALS_DEMO_PASSWORD"}\n'
+    )
+    parsed = _parse(text, environ={**ENV, "EVALS_DEMO_PASSWORD": PASSWORD})
+    triggers = parsed.triggers["octo-org/octo-repo"]
+    assert dict(triggers.template_vars) == {"plan": "pro", "password": PASSWORD}
+    assert triggers.secret_vars == frozenset({"password"})
+    assert PASSWORD in parsed.secrets
+    assert "pro" not in parsed.secrets
+    assert PASSWORD not in repr(parsed)
+    whole = config.parse(
+        raw=tomllib.loads(text + PROMPTS), environ={**ENV, "EVALS_DEMO_PASSWORD": PASSWORD}
+    )
+    assert PASSWORD in whole.secrets
+
+
+@pytest.mark.parametrize(
+    ("lines", "problem"),
+    [
+        (
+            'template_vars_env = {password = "EVALS_DEMO_PASSWORD"}',
+            "webhooks.repositories[0].template_vars_env.password: the variable "
+            "EVALS_DEMO_PASSWORD is not set",
+        ),
+        ("template_vars = {plan = 3}", "webhooks.repositories[0].template_vars.plan must be a"),
+        ('template_vars = "plan=pro"', "webhooks.repositories[0].template_vars must be a table"),
+        (
+            'template_vars_env = {password = ""}',
+            "webhooks.repositories[0].template_vars_env.password must be an environment",
+        ),
+        (
+            'template_vars = {plan = "pro"}\ntemplate_vars_env = {plan = "EVALS_GITHUB_TOKEN"}',
+            "webhooks.repositories[0]: template variable plan is in template_vars and _env",
+        ),
+        ("template_var = {}", "webhooks.repositories[0]: unknown keys template_var"),
+        ("secret_vars = []", "webhooks.repositories[0]: unknown keys secret_vars"),
+    ],
+)
+def test_bad_template_vars_are_one_line_naming_the_key(lines: str, problem: str) -> None:
+    with pytest.raises(errors.ConfigError) as caught:
+        _parse(HOOKED + lines + "\n")
+    message = str(caught.value)
+    assert caught.value.exit_code == 2
+    assert "\n" not in message
+    assert problem in message
+    assert ENV["EVALS_GITHUB_TOKEN"] not in message
+
+
+def test_serve_refuses_an_unset_template_variable_with_exit_2(tmp_path: Path) -> None:
+    """The real `evals-action serve`: one line naming the key and the variable, no traceback."""
+    path = tmp_path / "evals.toml"
+    path.write_text(
+        HOOKED + 'template_vars_env = {password = "EVALS_DEMO_PASSWORD"}\n' + PROMPTS,
+        encoding="utf-8",
+    )
+    unset = ("EVALS_DEMO_PASSWORD", "EVALS_SERVER_DATABASE")
+    environ = {k: v for k, v in os.environ.items() if k not in unset}
+    done = subprocess.run(
+        [sys.executable, "-m", "evals_action", "serve", "--config", str(path)],
+        cwd=tmp_path,
+        env={**environ, **ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert done.stderr == (
+        "Error: webhooks.repositories[0].template_vars_env.password: the variable "
+        "EVALS_DEMO_PASSWORD is not set\n"
+    )
+    assert list(tmp_path.iterdir()) == [path]  # no database started

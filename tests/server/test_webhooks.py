@@ -316,3 +316,34 @@ def test_github_failure_forgets_the_delivery_so_a_redelivery_counts(
         _deliver(fake, db, "issue_comment", _comment("/eval", "maintainer"), delivery="d-6")
     again = _deliver(fake, db, "issue_comment", _comment("/eval", "maintainer"), delivery="d-6")
     assert again.run
+
+
+def test_a_fork_prs_head_deployed_by_the_base_repository_is_its_preview(
+    fake: FakeGitHub, db: store.Store
+) -> None:
+    """The preview of a maintainer's label run comes from the base repository's deployment of
+    the PR head commit (a fork's commit included), never from the PR text."""
+    fake.add_pull(number=14, head_sha="ef" * 20, head_repo_full_name="fork-owner/octo-repo")
+    fake.add_deployment(sha="ef" * 20, statuses=[("success", PREVIEW)])
+    payload = event_payload("pull_request.labeled", pr_number=14, head_sha="ef" * 20, fork=True)
+    payload["label"]["name"] = "run-evals"
+    payload["sender"]["login"] = "maintainer"
+    payload["pull_request"]["body"] = "preview: https://attacker.example.com"
+    decision = _deliver(fake, db, "pull_request", payload)
+    assert (decision.run, decision.pull_request, decision.preview_url) == (True, 14, PREVIEW)
+
+
+def test_the_preview_lookup_is_bounded_to_the_newest_deployments(
+    fake: FakeGitHub, db: store.Store
+) -> None:
+    """Only the `MAX_DEPLOYMENTS` newest deployments are looked at: one listing and one
+    status listing each; an older success is not reached."""
+    fake.add_deployment(sha=SHA, statuses=[("success", PREVIEW)])
+    for _ in range(webhooks.MAX_DEPLOYMENTS):
+        fake.add_deployment(sha=SHA, statuses=[("error", "https://broken.example.com")])
+    decision = _deliver(fake, db, "issue_comment", _comment("/eval", "maintainer"))
+    assert (decision.run, decision.preview_url) == (True, None)
+    assert "no successful deployment" in decision.reason
+    asked = [r.route for r in fake.requests if "/deployments" in r.route]
+    assert len(asked) == 1 + webhooks.MAX_DEPLOYMENTS
+    assert asked[0] == f"/repos/{REPO}/deployments"
