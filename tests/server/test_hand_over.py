@@ -139,3 +139,50 @@ def test_a_hand_over_needs_a_run_that_asked_the_server_to_report(server: Running
         "no key": 401,
     }
     assert "context.report.by = server" in answers["not asked"].json()["error"]
+
+
+def test_a_hand_over_survives_a_restart(tmp_path: Path, github: FakeGitHub) -> None:
+    """The step handed over, then the server stopped before the run's end was reported: the
+    restarted server writes the report on the comment the step handed over (and nowhere else)."""
+    from evals_action import render
+    from evals_action.server import schema, store
+
+    step_comment = github.add_comment(
+        issue_number=helpers.PR,
+        body=f"{render.marker('signup')}\nRunning",
+        user_login="github-actions[bot]",
+        user_type="Bot",
+    )
+    database = tmp_path / "evals.sqlite3"
+    db = store.Store(path=database)
+    run, _, _ = db.create_run(
+        new=schema.NewRun(
+            run_id="11111111-2222-3333-4444-555555555555",
+            prompt_id="signup",
+            request={
+                "urlMap": {},
+                "templateArgs": {"project_name": "demo"},
+                "report": {"by": "server", "hold": True},
+            },
+            idempotency_key=None,
+            repository="octo-org/octo-repo",
+            pull_request=helpers.PR,
+            sha=helpers.HEAD_SHA,
+            prompt_title="Sign up and create a project",
+            prompt_text="Sign up.",
+        )
+    )
+    assert db.hand_over(run_id=run.run_id, comment_id=step_comment)
+    db.finish(run_id=run.run_id, status=models.FAILED, failure_reason="The rollout was lost")
+    db.close()
+    github.clear_requests()
+
+    with running_server(
+        database=database, settings_=_with_github(github), client_factory=FakeRollouts().factory
+    ):
+        _until(lambda: _states(github) == ["error"], f"not written: {_states(github)}")
+
+    (comment,) = github.comments(helpers.PR)
+    assert comment["id"] == step_comment
+    assert "The rollout was lost" in comment["body"]
+    assert sorted(r.method for r in github.requests) == ["PATCH", "POST"]  # by id: no listing
