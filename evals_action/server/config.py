@@ -99,10 +99,26 @@ def load(*, path: Path, environ: Mapping[str, str]) -> ServerConfig:
     return parse(raw=raw, environ=environ)
 
 
+# What the file may hold; anything else is a typo, reported rather than ignored.
+TABLES = frozenset({"server", "prompts", "judge", "fetch", "pages", "github", "oidc", "webhooks"})
+SERVER_KEYS = frozenset(
+    {
+        "poll_interval_seconds",
+        "long_poll_max_seconds",
+        "max_body_bytes",
+        "workers",
+        "workers_per_repository",
+    }
+)
+JUDGE_KEYS = frozenset({"base_url", "model", "api_key_env", "timeout_seconds"})
+
+
 def parse(*, raw: Mapping[str, Any], environ: Mapping[str, str]) -> ServerConfig:
     """Turn the decoded TOML into a `ServerConfig`; raise `ConfigError` listing every problem."""
     problems: list[str] = []
+    toml_values.unknown(raw, where="config", known=TABLES, problems=problems)
     server = toml_values.table(raw, key="server", problems=problems)
+    toml_values.unknown(server, where="[server]", known=SERVER_KEYS, problems=problems)
     found: dict[str, prompts.Prompt] = {}
     raw_prompts = raw.get("prompts", [])
     if not isinstance(raw_prompts, list) or not raw_prompts:
@@ -129,9 +145,9 @@ def parse(*, raw: Mapping[str, Any], environ: Mapping[str, str]) -> ServerConfig
         problems=problems,
     )
     fetch = egress.parse(raw.get("fetch", {}), problems)
-    show_values = toml_values.table(raw, key="pages", problems=problems).get(
-        "show_template_values", False
-    )
+    pages = toml_values.table(raw, key="pages", problems=problems)
+    toml_values.unknown(pages, where="[pages]", known={"show_template_values"}, problems=problems)
+    show_values = pages.get("show_template_values", False)
     if not isinstance(show_values, bool):
         problems.append(f"pages.show_template_values must be true or false (got {show_values!r})")
     max_body = toml_values.count(server, key="max_body_bytes", default=1_048_576, problems=problems)
@@ -166,6 +182,7 @@ def _judge(item: Any, *, problems: list[str], environ: Mapping[str, str]) -> Jud
     if not isinstance(item, Mapping):
         problems.append("[judge] must be a table")
         return None
+    toml_values.unknown(item, where="[judge]", known=JUDGE_KEYS, problems=problems)
     base_url = toml_values.string(item, key="base_url", where="judge", problems=problems)
     model = toml_values.string(item, key="model", where="judge", problems=problems)
     timeout = toml_values.positive(

@@ -4,7 +4,7 @@ the key and what it must be) and returns a harmless default, so every problem is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 
@@ -14,6 +14,17 @@ def table(raw: Mapping[str, Any], *, key: str, problems: list[str]) -> Mapping[s
         problems.append(f"[{key}] must be a table")
         return {}
     return value
+
+
+def unknown(
+    table: Mapping[str, Any], *, where: str, known: Iterable[str], problems: list[str]
+) -> None:
+    """A typo must not switch a setting off in silence: every key outside `known` is a
+    problem, named with the keys that are known."""
+    names = sorted(known)
+    extra = sorted(set(table) - set(names))
+    if extra:
+        problems.append(f"{where}: unknown keys {', '.join(extra)} (known: {', '.join(names)})")
 
 
 def positive(value: Any, *, where: str, problems: list[str]) -> float:

@@ -127,3 +127,30 @@ def test_unreadable_and_invalid_files_are_config_errors(tmp_path: Path) -> None:
     empty.write_text("", encoding="utf-8")
     with pytest.raises(errors.ConfigError, match=r"at least one \[\[prompts\]\] table"):
         config.load(path=empty, environ={})
+
+
+def test_a_misspelt_table_or_key_is_an_error_not_a_silent_default() -> None:
+    """`[githb]` would switch the server's GitHub reports off without a word, and
+    `poll_interval_secnds` would leave the default: each is named, with what is known."""
+    raw = {
+        "githb": {"token_env": "X"},
+        "server": {"poll_interval_secnds": 1},
+        "pages": {"show_template_value": True},
+        "judge": {"base_url": "https://j.example", "model": "m", "api_key": "inline"},
+        "prompts": [
+            {
+                "id": "p",
+                "text": "Open http://app.example.com.",
+                "rollout": {"target": "remote", "url": "http://127.0.0.1:9"},
+            }
+        ],
+    }
+    with pytest.raises(errors.ConfigError) as caught:
+        config.parse(raw=raw, environ={})
+    problems = caught.value.problems
+    assert [p.split(":")[0] for p in problems] == ["config", "[server]", "[judge]", "[pages]"]
+    assert "unknown keys githb (known: fetch, github, judge," in problems[0]
+    assert "unknown keys poll_interval_secnds" in problems[1]
+    assert "unknown keys api_key (known: api_key_env," in problems[2]
+    assert "inline" not in str(caught.value)  # a value is never shown, only the key
+    assert "unknown keys show_template_value" in problems[3]
