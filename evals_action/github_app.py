@@ -1,10 +1,12 @@
 """Tokens for the server's own GitHub calls: a GitHub App's installation tokens, or a plain token.
 
-A `TokenSource` answers `token(repository=...)`. `AppTokens` authenticates as the App with a
-short JWT signed by its private key (PyGithub's `Auth.AppAuth`), finds the repository's
-installation (`GET /repos/{owner}/{repo}/installation`), mints an installation token
-(`POST /app/installations/{id}/access_tokens`) and caches it until `margin_seconds` before it
-expires (GitHub gives one hour). `StaticToken` is the fallback for the simplest setups.
+A `TokenSource` answers `token(repository=...)` and `login()`, whom its tokens write as.
+`AppTokens` authenticates as the App with a short JWT signed by its private key (PyGithub's
+`Auth.AppAuth`), finds the repository's installation (`GET /repos/{owner}/{repo}/installation`),
+mints an installation token (`POST /app/installations/{id}/access_tokens`) and caches it until
+`margin_seconds` before it expires (GitHub gives one hour). Its tokens write as `<slug>[bot]`,
+learned once from `GET /app` (`GET /user` answers 403 for installation tokens). `StaticToken`
+is the fallback for the simplest setups; its login is unknown (None: ask `GET /user`).
 `client` builds a PyGithub client with a source's token. Failures become `errors.GitHubError`
 naming the call and what to check, never a key or a token.
 """
@@ -56,6 +58,8 @@ class DeploymentStatusInfo:
 class TokenSource(Protocol):
     def token(self, *, repository: str) -> str: ...
 
+    def login(self) -> str | None: ...
+
 
 @dataclasses.dataclass(frozen=True)
 class StaticToken:
@@ -65,6 +69,10 @@ class StaticToken:
 
     def token(self, *, repository: str) -> str:
         return self.value
+
+    def login(self) -> str | None:
+        """Unknown without asking GitHub (`GET /user`, which the caller does when needed)."""
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,7 +111,20 @@ class AppTokens:
         self._clock, self._margin = clock, margin_seconds
         self._installations: dict[str, int] = {}
         self._cache: dict[int, _Cached] = {}
+        self._login: str | None = None
         self._lock = threading.Lock()
+
+    def login(self) -> str:
+        """The App's bot login, `<slug>[bot]`, which its installation tokens write as; asked
+        once (`GET /app` with the App's JWT) and kept for this source's life."""
+        with self._lock:
+            if self._login is None:
+                what = "read the GitHub App's own login (GET /app)"
+                slug = _call(what, lambda: self._integration.get_app().slug)
+                if not isinstance(slug, str) or not slug:
+                    raise errors.GitHubError(f"could not {what}: GitHub's answer has no slug")
+                self._login = f"{slug}[bot]"
+            return self._login
 
     def token(self, *, repository: str) -> str:
         """A token valid for at least `margin_seconds` more for the App's installation there."""

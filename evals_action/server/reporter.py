@@ -170,6 +170,7 @@ class ServerReporter:
         repository = str(row.repository)
         try:
             token = self._tokens.token(repository=repository)
+            self._identity = self._identity or self._tokens.login()  # an App: `<slug>[bot]`
         except errors.GitHubError as exc:
             return [exc.message]
         step = actions_runtime.StepIO(stdout=io.StringIO(), secret_values=(*self._secrets, token))

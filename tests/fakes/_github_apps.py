@@ -8,7 +8,9 @@ Behaves like GitHub where the project depends on it:
   time, or `frozen_at`, plus `advance_clock`ed seconds); after that every request with one gets
   401 "Bad credentials";
 - a collaborator's permission is `admin`, `write` (maintain and write), `read` (triage and
-  read) or `none`, with `role_name` the finer role, as GitHub's legacy field does.
+  read) or `none`, with `role_name` the finer role, as GitHub's legacy field does;
+- an installation token acts as the App's bot, `<slug>[bot]` (type Bot), not as the fake's own
+  token (`Writer`); `GET /app` with the App's JWT answers the App (`app_json`).
 """
 
 from __future__ import annotations
@@ -21,11 +23,21 @@ from typing import Any
 
 import jwt
 
+from tests.fakes import _github_objects as objects
+
 MAX_JWT_SECONDS = 600
 _SIGNATURE_ONLY = {"verify_exp": False, "verify_iat": False, "verify_nbf": False}
 DRIFT_SECONDS = 60
 # role_name -> the legacy `permission` field GitHub answers beside it
 LEGACY = {"admin": "admin", "maintain": "write", "write": "write", "triage": "read", "read": "read"}
+# What the fake's Apps are granted and subscribed to (installation and App objects alike)
+PERMISSIONS = {
+    "metadata": "read",
+    "pull_requests": "write",
+    "statuses": "write",
+    "deployments": "read",
+}
+EVENTS = ("deployment_status", "issue_comment", "pull_request", "status")
 
 
 @dataclasses.dataclass
@@ -36,6 +48,19 @@ class App:
     repositories: set[str]  # lower-case full names the installation covers
     token_ttl: float
     slug: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Writer:
+    """Who a request's token acts as: the login and type GitHub records on what it writes."""
+
+    login: str
+    type: str  # "Bot" or "User"
+    app: App | None = None  # set for an App's installation token
+
+    @staticmethod
+    def bot(app: App) -> Writer:
+        return Writer(login=f"{app.slug}[bot]", type="Bot", app=app)
 
 
 class Apps:
@@ -56,6 +81,9 @@ class Apps:
 
     def add(self, app: App) -> None:
         self._apps[app.app_id] = app
+
+    def get(self, app_id: int) -> App | None:
+        return self._apps.get(app_id)
 
     def by_installation(self, installation_id: int) -> App | None:
         return next((a for a in self._apps.values() if a.installation_id == installation_id), None)
@@ -107,6 +135,12 @@ class Apps:
         found = self._tokens.get(token)
         return found is not None and self.now() < found[1]
 
+    def app_for_token(self, token: str) -> App | None:
+        """The App whose installation a (still valid) token was issued to."""
+        if not self.token_valid(token):
+            return None
+        return self.by_installation(self._tokens[token][0])
+
     def permission(self, login: str) -> tuple[str, str] | None:
         """(permission, role_name) of a collaborator; None when not one."""
         role = self.roles.get(login.lower())
@@ -137,13 +171,8 @@ def installation_json(*, api: str, html: str, app: App, account: dict[str, Any])
         "client_id": f"Iv23li{app.app_id:010d}",
         "target_id": account["id"],
         "target_type": account["type"],
-        "permissions": {
-            "metadata": "read",
-            "pull_requests": "write",
-            "statuses": "write",
-            "deployments": "read",
-        },
-        "events": ["deployment_status", "issue_comment", "pull_request", "status"],
+        "permissions": dict(PERMISSIONS),
+        "events": list(EVENTS),
         "created_at": created,
         "updated_at": created,
         "single_file_name": None,
@@ -152,4 +181,26 @@ def installation_json(*, api: str, html: str, app: App, account: dict[str, Any])
         "repository_selection": "selected",
         "suspended_by": None,
         "suspended_at": None,
+    }
+
+
+def app_json(*, api: str, html: str, app: App, owner: dict[str, Any]) -> dict[str, Any]:
+    """The `integration` object: `GET /app` (with `installations_count`) and a comment's
+    `performed_via_github_app`."""
+    created = "2026-01-05T09:00:00Z"
+    return {
+        "id": app.app_id,
+        "slug": app.slug,
+        "node_id": objects.node_id("Integration", app.app_id),
+        "client_id": f"Iv23li{app.app_id:010d}",
+        "owner": owner,
+        "name": app.slug.replace("-", " ").title(),
+        "description": "Agent-experience evals for pull requests",
+        "external_url": "https://evals.example.com/",
+        "html_url": f"{html}/apps/{app.slug}",
+        "created_at": created,
+        "updated_at": created,
+        "permissions": dict(PERMISSIONS),
+        "events": list(EVENTS),
+        "installations_count": 1,
     }

@@ -7,8 +7,12 @@ a mismatch is appended to `violations` and the request is still answered as GitH
 
 Behaviour worth knowing:
 - Auth: `Authorization: token X` or `Bearer X`; anything else answers 401 "Bad credentials".
-  `token_kind="installation"` (GITHUB_TOKEN) makes `GET /user` answer 403 and posts comments and
-  statuses as `github-actions[bot]`; `"user"` posts as `user_login`.
+  The token a request carries decides who writes (comment `user`, status `creator`): the fake's
+  own `token` with `token_kind="installation"` (GITHUB_TOKEN) writes as `github-actions[bot]`
+  and gets 403 from `GET /user`; with `"user"` it writes as `user_login`. An App's installation
+  token (see GitHub Apps below) writes as `<slug>[bot]` (type Bot, the App in the comment's
+  `performed_via_github_app`) and gets 403 "Resource not accessible by integration" from
+  `GET /user`, as on GitHub.
 - Listings page like GitHub (`per_page` default 30, at most 100) with GitHub's `Link` header, whose
   URLs use the `/repositories/{id}/...` form; the fake resolves those.
 - `api_prefix="/api/v3"` behaves like GHES (requests outside the prefix are violations).
@@ -17,13 +21,18 @@ Behaviour worth knowing:
   workflow's `artifact_files` as artifact `rollout-result`; its `/zip` answers 302 to a download
   URL on this server (which drips the zip a byte at a time when `download_drip` is set).
 - Contract checks beyond the description: editing or deleting a comment someone else wrote.
+  One exception: an App's installation token may edit or delete a comment whose first line is
+  the evals-action marker (`render.MARKER_PREFIX`) on a repository the App is installed on —
+  the evals server reporting for the step that wrote it. GitHub lets anyone with write access
+  edit any comment; the project's own policy is that only marker comments are ever edited.
 - Races as on GitHub: a PATCH replaces a comment's body wholesale, so concurrent PATCHes are
   last-writer-wins; concurrent creates both succeed (two comments). `gate` (see `_http`) holds a
   chosen request before it takes effect, so a test decides which one lands last.
-- GitHub Apps (`add_app`): `POST /app/installations/{id}/access_tokens` and
-  `GET /repos/{o}/{r}/installation` need an App JWT signed by the App's key; installation tokens
-  expire (`advance_clock`) and then get 401. `set_role` gives a user a role on the repository,
-  read back by `GET .../collaborators/{username}/permission`. See `_github_apps`.
+- GitHub Apps (`add_app`): `GET /app`, `POST /app/installations/{id}/access_tokens` and
+  `GET /repos/{o}/{r}/installation` need an App JWT signed by the App's key (else 401);
+  installation tokens expire (`advance_clock`) and then get 401. `set_role` gives a user a
+  role on the repository, read back by `GET .../collaborators/{username}/permission`. See
+  `_github_apps`.
 - Deployments (`add_deployment`): `GET .../deployments` (newest first, `sha`/`ref`/`task`/
   `environment` filters) and `GET .../deployments/{id}/statuses` (newest first, 404 for an
   unknown deployment), paged like every listing. See `_github_deployments`.
@@ -48,6 +57,7 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import unquote, urlencode
 
+from evals_action import render
 from tests.fakes import _github_apps as apps
 from tests.fakes import _github_deployments as deployments
 from tests.fakes import _github_objects as objects
@@ -182,10 +192,11 @@ ROUTES = _routes(
     ("GET", _REPO + r"/actions/runs/(?P<run_id>\d+)/artifacts", "_list_artifacts"),
     ("GET", _REPO + r"/actions/artifacts/(?P<artifact_id>\d+)/(?P<fmt>[^/]+)", "_get_zip"),
     ("POST", r"/app/installations/(?P<installation_id>\d+)/access_tokens", "_create_app_token"),
+    ("GET", r"/app", "_get_app"),
     ("GET", _REPO + r"/installation", "_get_repo_installation"),
     ("GET", _REPO + r"/collaborators/(?P<username>[^/]+)/permission", "_get_permission"),
 )
-_APP_ROUTES = re.compile(r"/app/|/repos/[^/]+/[^/]+/installation$")
+_APP_ROUTES = re.compile(r"/app(/|$)|/repos/[^/]+/[^/]+/installation$")
 _DOCS = {
     "_get_user": "users/users#get-the-authenticated-user",
     "_create_comment": "issues/comments#create-an-issue-comment",
@@ -279,7 +290,8 @@ class FakeGitHub(FakeServer):
 
     @property
     def identity(self) -> str:
-        """The login comments and statuses made with the token are attributed to."""
+        """The login comments and statuses made with the fake's own `token` are attributed to
+        (an App's installation tokens write as `<slug>[bot]`)."""
         return ACTIONS_BOT if self.token_kind == "installation" else self.user_login
 
     # --- seeding -------------------------------------------------------------------------------
@@ -415,12 +427,14 @@ class FakeGitHub(FakeServer):
         installation_id: int,
         repositories: Sequence[str] = (),
         token_ttl: float = 3600.0,
+        slug: str = "",
     ) -> None:
         """A GitHub App installed on `repositories` (default: the main one). Its JWTs must verify
-        with `public_key_pem`; its installation tokens expire after `token_ttl` seconds."""
+        with `public_key_pem`; its installation tokens expire after `token_ttl` seconds and write
+        as `<slug>[bot]` (default slug `evals-app-<app_id>`)."""
         with self._lock:
             names = {r.lower() for r in (repositories or [self.full_name])}
-            slug = f"evals-app-{app_id}"
+            slug = slug or f"evals-app-{app_id}"
             self.apps.add(apps.App(app_id, public_key_pem, installation_id, names, token_ttl, slug))
 
     def set_role(self, *, login: str, role: str) -> None:
@@ -700,10 +714,22 @@ class FakeGitHub(FakeServer):
         kind = "Bot" if self.token_kind == "installation" else "User"
         return objects.user(self._site(), login=self.identity, type=kind)
 
+    def _writer(self, request: RecordedRequest) -> apps.Writer:
+        """Who the request's token acts as (`_authorized` already let it in)."""
+        credential = (request.header("authorization") or "").partition(" ")[2].strip()
+        app = None if credential == self.token else self.apps.app_for_token(credential)
+        if app is not None:
+            return apps.Writer.bot(app)
+        kind = "Bot" if self.token_kind == "installation" else "User"
+        return apps.Writer(login=self.identity, type=kind)
+
+    def _app_owner_json(self) -> dict[str, Any]:
+        return objects.user(self._site(), login=self.owner, type="Organization")
+
     # --- users and repositories ----------------------------------------------------------------
 
     def _get_user(self, request: RecordedRequest) -> Reply:
-        if self.token_kind == "installation":
+        if self.token_kind == "installation" or self._writer(request).app is not None:
             return self._error(403, "Resource not accessible by integration", _DOCS["_get_user"])
         site = self._site()
         return Reply(
@@ -717,6 +743,14 @@ class FakeGitHub(FakeServer):
         return Reply(200, self._repo_json(repo))
 
     # --- GitHub Apps ---------------------------------------------------------------------------
+
+    def _get_app(self, request: RecordedRequest) -> Reply:
+        app, problem = self.apps.jwt_problem(request.header("authorization") or "")
+        if app is None or problem:
+            return self._error(401, problem or "A JSON web token could not be decoded")
+        site = self._site()
+        owner = self._app_owner_json()
+        return Reply(200, apps.app_json(api=site.api, html=site.html, app=app, owner=owner))
 
     def _create_app_token(self, request: RecordedRequest, installation_id: str) -> Reply:
         app, problem = self.apps.jwt_problem(request.header("authorization") or "")
@@ -805,7 +839,9 @@ class FakeGitHub(FakeServer):
 
     # --- issue comments ------------------------------------------------------------------------
 
-    def _new_comment(self, issue_number: int, body: str, login: str, user_type: str) -> int:
+    def _new_comment(
+        self, issue_number: int, body: str, login: str, user_type: str, app_id: int | None = None
+    ) -> int:
         comment_id = self._next["comment"]
         self._next["comment"] += 1
         stamp = objects.now()
@@ -815,6 +851,7 @@ class FakeGitHub(FakeServer):
             "body": body,
             "user_login": login,
             "user_type": user_type,
+            "app_id": app_id,  # the App whose installation token wrote it
             "created_at": stamp,
             "updated_at": stamp,
         }
@@ -825,6 +862,12 @@ class FakeGitHub(FakeServer):
 
     def _comment_json(self, record: dict[str, Any]) -> dict[str, Any]:
         site = self._site()
+        app = self.apps.get(record["app_id"]) if record["app_id"] is not None else None
+        via = None
+        if app is not None:
+            owner = self._app_owner_json()
+            via = apps.app_json(api=site.api, html=site.html, app=app, owner=owner)
+            del via["installations_count"]  # only `GET /app` answers it
         return objects.issue_comment(
             site,
             full_name=self.full_name,
@@ -835,7 +878,7 @@ class FakeGitHub(FakeServer):
             author=objects.user(site, login=record["user_login"], type=record["user_type"]),
             created_at=record["created_at"],
             updated_at=record["updated_at"],
-        )
+        ) | {"performed_via_github_app": via}
 
     def _comment_body_error(self, request: RecordedRequest, anchor: str) -> Reply | None:
         body = request.json.get("body") if isinstance(request.json, dict) else None
@@ -864,8 +907,11 @@ class FakeGitHub(FakeServer):
         invalid = self._comment_body_error(request, _DOCS["_create_comment"])
         if invalid:
             return invalid
-        kind = "Bot" if self.token_kind == "installation" else "User"
-        comment_id = self._new_comment(int(number), request.json["body"], self.identity, kind)
+        who = self._writer(request)
+        app_id = who.app.app_id if who.app else None
+        comment_id = self._new_comment(
+            int(number), request.json["body"], who.login, who.type, app_id
+        )
         body = self._comment_json(self._comments[comment_id])
         return Reply(201, body, {"Location": body["url"]})
 
@@ -899,12 +945,26 @@ class FakeGitHub(FakeServer):
         return Reply(204)
 
     def _check_own_comment(self, request: RecordedRequest, record: dict[str, Any]) -> None:
-        if record["user_login"] != self.identity:
-            self._violations.append(
-                f"contract: {request.method} {request.path} changes a comment by "
-                f"{record['user_login']!r}, but the token is {self.identity!r}; "
-                "the action never edits anyone else's comment"
-            )
+        """A violation unless the token wrote the comment, or an App installed on the repository
+        changes a marker comment (the server reporting for the step that wrote it)."""
+        who = self._writer(request)
+        if record["user_login"] == who.login:
+            return
+        if who.app is not None and self._reports_here(who.app, record):
+            return
+        why = (
+            f"contract: {request.method} {request.path} changes a comment by "
+            f"{record['user_login']!r}, but the token is {who.login!r}; "
+            "the action never edits anyone else's comment"
+        )
+        if who.app is not None:
+            why += " (an App may change another's comment only when it carries the marker)"
+        self._violations.append(why)
+
+    def _reports_here(self, app: apps.App, record: dict[str, Any]) -> bool:
+        first = record["body"].split("\n", 1)[0].strip()
+        marked = first.startswith(render.MARKER_PREFIX) and first.endswith("-->")
+        return marked and self.full_name.lower() in app.repositories
 
     # --- commit statuses -----------------------------------------------------------------------
 
@@ -939,8 +999,8 @@ class FakeGitHub(FakeServer):
             "target_url": body.get("target_url"),
             "context": body.get("context") or "default",
             "created_at": objects.now(),
-            "creator": self.identity,
-            "creator_type": "Bot" if self.token_kind == "installation" else "User",
+            "creator": self._writer(request).login,
+            "creator_type": self._writer(request).type,
         }
         self._next["status"] += 1
         self._statuses.append(record)

@@ -1,21 +1,31 @@
-"""GitHub App installation tokens through PyGithub's App auth, against FakeGitHub on loopback."""
+"""GitHub App installation tokens and the App's own login through PyGithub's App auth, and a
+server reporting with them, against FakeGitHub on loopback."""
 
 from __future__ import annotations
 
+import dataclasses
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import github
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from evals_action import errors, github_app
+from evals_action import errors, github_app, models
+from evals_action.server import config, reporting_config
 from tests.fakes.github import FakeGitHub
 from tests.fakes.oidc import new_key
+
+from .conftest import WAIT, FakeRollouts, Running, running_server, settings
 
 APP_ID = 424242
 INSTALLATION = 5550001
 TTL = 3600.0
+PR = 7
+SHA = "e1" * 20
+REPOSITORY = "octo-org/octo-repo"  # FakeGitHub's default
 
 
 def _pem(key: rsa.RSAPrivateKey) -> str:
@@ -139,6 +149,28 @@ def test_app_not_installed_on_the_repository_is_a_clear_error(
         _tokens(fake, app_key).token(repository="other-org/other")
 
 
+def test_the_apps_login_is_its_slug_as_a_bot_asked_once(
+    fake: FakeGitHub, app_key: rsa.RSAPrivateKey
+) -> None:
+    """`GET /app` with the App's JWT, once for the source's life: `<slug>[bot]`, who its
+    installation tokens write as; a plain token's login is unknown (None)."""
+    tokens = _tokens(fake, app_key)
+    assert [tokens.login(), tokens.login()] == [f"evals-app-{APP_ID}[bot]"] * 2
+    assert [(r.method, r.route) for r in fake.requests] == [("GET", "/app")]
+    assert fake.requests[0].header("authorization").startswith("Bearer ey")
+    assert github_app.StaticToken(fake.token).login() is None
+
+
+def test_the_apps_login_with_another_key_is_a_clear_error(fake: FakeGitHub) -> None:
+    """GitHub's 401 names the call and the settings to check, never the key."""
+    with pytest.raises(errors.GitHubError) as caught:
+        _tokens(fake, new_key()).login()
+    assert caught.value.status == 401
+    assert "GET /app" in str(caught.value)
+    assert "private_key_file" in str(caught.value)
+    assert "PRIVATE KEY" not in str(caught.value)
+
+
 def test_unusable_private_key_is_a_config_error(fake: FakeGitHub) -> None:
     """A file that is not an RSA key fails at start (exit 2), without echoing it."""
     with pytest.raises(errors.ConfigError) as caught:
@@ -162,3 +194,55 @@ def test_static_token_is_the_fallback(fake: FakeGitHub) -> None:
         source=source, repository=fake.full_name, api_url=fake.url, user_agent="t"
     )
     assert gh.get_repo(fake.full_name).private is False
+
+
+def _app_settings(fake: FakeGitHub, key: rsa.RSAPrivateKey) -> config.ServerConfig:
+    gh = reporting_config.GitHubSettings(
+        api_url=fake.url, app_id=str(APP_ID), private_key=_pem(key)
+    )
+    return dataclasses.replace(settings(), reporting=reporting_config.ReportingConfig(github=gh))
+
+
+def _report_one(server: Running, rollouts: FakeRollouts, n: int) -> str:
+    """The n-th run on the PR asks the server to report; it ends; the server writes its report.
+    Returns the run's report page (which its comment links to)."""
+    context = {"repository": REPOSITORY, "pullRequest": PR, "sha": SHA, "report": {"by": "server"}}
+    run_id = server.start(context=context)
+    rollouts.finish(rollouts.started(n)[-1])
+    ended = server.until(run_id, lambda body: body["status"] == models.COMPLETED)
+    deadline = time.monotonic() + WAIT
+    while any(row.run_id == run_id for row in server.db.reports_due()):
+        assert time.monotonic() < deadline, "the server never wrote the report"
+        time.sleep(0.02)
+    return str(ended["report"]["url"])
+
+
+def test_a_server_with_an_app_edits_its_own_comment_across_restarts(
+    tmp_path: Path, fake: FakeGitHub, app_key: rsa.RSAPrivateKey
+) -> None:
+    """Three reports on one PR over two server lives end in ONE comment by `<slug>[bot]`, edited
+    in place: the server learns its login from `GET /app` once per life and never asks
+    `GET /user` (403 for an installation token, which once made it look for
+    `github-actions[bot]`'s comment after a restart, and post a second one)."""
+    fake.add_pull(number=PR, head_sha=SHA)
+    rollouts = FakeRollouts()
+    pages = []
+    for life, runs in ((1, (1,)), (2, (2, 3))):
+        with running_server(
+            database=tmp_path / "evals.sqlite3",
+            settings_=_app_settings(fake, app_key),
+            client_factory=rollouts.factory,
+        ) as server:
+            pages += [_report_one(server, rollouts, n) for n in runs]
+        asked = [r.route for r in fake.requests if r.method == "GET"]
+        assert (asked.count("/app"), asked.count("/user")) == (life, 0), asked
+
+    (comment,) = fake.comments(PR)
+    assert comment["user"]["login"] == f"evals-app-{APP_ID}[bot]"
+    assert f"({pages[-1]})" in comment["body"]  # the third run's report: edited in place
+    writes = [f"{r.method} {r.route}" for r in fake.requests if "/comments" in r.route]
+    writes = [w for w in writes if not w.startswith("GET")]
+    patch = f"PATCH /repos/{REPOSITORY}/issues/comments/{comment['id']}"
+    assert writes == [f"POST /repos/{REPOSITORY}/issues/{PR}/comments", patch, patch], writes
+    creators = {s["creator"]["login"] for s in fake.statuses(SHA)}
+    assert creators == {f"evals-app-{APP_ID}[bot]"}
