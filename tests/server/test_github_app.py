@@ -211,7 +211,7 @@ def _report_one(server: Running, rollouts: FakeRollouts, n: int) -> str:
     rollouts.finish(rollouts.started(n)[-1])
     ended = server.until(run_id, lambda body: body["status"] == models.COMPLETED)
     deadline = time.monotonic() + WAIT
-    while any(row.run_id == run_id for row in server.db.reports_due()):
+    while any(due.row.run_id == run_id for due in server.db.reports_due()):
         assert time.monotonic() < deadline, "the server never wrote the report"
         time.sleep(0.02)
     return str(ended["report"]["url"])
@@ -246,3 +246,36 @@ def test_a_server_with_an_app_edits_its_own_comment_across_restarts(
     assert writes == [f"POST /repos/{REPOSITORY}/issues/{PR}/comments", patch, patch], writes
     creators = {s["creator"]["login"] for s in fake.statuses(SHA)}
     assert creators == {f"evals-app-{APP_ID}[bot]"}
+
+
+def test_wait_false_with_an_app_ends_in_the_steps_one_comment(
+    tmp_path: Path, fake: FakeGitHub, app_key: rsa.RSAPrivateKey
+) -> None:
+    """The step writes as `github-actions[bot]`, the server as `<slug>[bot]`: the server edits
+    the comment the step handed over (a marker comment, which the App installed on the
+    repository may edit), so the PR ends with ONE comment, final, and no "Running" one left."""
+    from tests.integration import helpers
+
+    from .test_wait_false import _env
+
+    helpers.seed(fake, None)
+    rollouts = FakeRollouts()
+    with running_server(
+        database=tmp_path / "evals.sqlite3",
+        settings_=_app_settings(fake, app_key),
+        client_factory=rollouts.factory,
+    ) as server:
+        result = helpers.run_cli(_env(tmp_path, fake, url=server.url, key=server.key))
+        assert result.code == 0, result.log
+        (rollout_id,) = rollouts.started()
+        rollouts.finish(rollout_id, status=models.FAILED, message="The agent gave up")
+        deadline = time.monotonic() + WAIT
+        while [s["state"] for s in fake.statuses(helpers.HEAD_SHA)] != ["pending", "error"]:
+            assert time.monotonic() < deadline, fake.statuses(helpers.HEAD_SHA)
+            time.sleep(0.02)
+
+    (comment,) = fake.comments(helpers.PR)
+    assert comment["user"]["login"] == "github-actions[bot]"  # the step's, edited by the App
+    assert "The agent gave up" in comment["body"]
+    creators = [s["creator"]["login"] for s in fake.statuses(helpers.HEAD_SHA)]
+    assert creators == ["github-actions[bot]", f"evals-app-{APP_ID}[bot]"]
