@@ -87,21 +87,25 @@ class WorkflowRollouts:
         self._rollout = rollout
         self._sleep = sleep
         self._active: dict[str, tuple[workflow.WorkflowRolloutClient, str | None]] = {}
+        self._dispatching: dict[str, workflow.WorkflowRolloutClient] = {}  # found no run yet
 
     def init(self, *, request: dict[str, Any]) -> None:
+        """Dispatch once, then find the run. Retried (the run driver's `INIT` policy) after a
+        transient error, it only looks again: the workflow was dispatched already."""
         meta = request["metadata"]
         rollout_id = meta["rollout_id"]
-        client = self._client()
-        client.dispatch(
-            inputs=workflow.dispatch_inputs(
-                completion_params=dict(request.get("completion_params") or {}),
-                meta=meta,
-                model_base_url=request.get("model_base_url") or "",
-                api_key=request.get("api_key") or "",
+        client = self._dispatching.setdefault(rollout_id, self._client())
+        if client.dispatched_at is None:
+            client.dispatch(
+                inputs=workflow.dispatch_inputs(
+                    completion_params=dict(request.get("completion_params") or {}),
+                    meta=meta,
+                    model_base_url=request.get("model_base_url") or "",
+                    api_key=request.get("api_key") or "",
+                )
             )
-        )
         run = client.find_run(name=workflow.run_name(rollout_id=rollout_id))
-        self._active[rollout_id] = (client, str(run.id) if run else None)
+        self._active[rollout_id] = (self._dispatching.pop(rollout_id), str(run.id) if run else None)
 
     def _client(self) -> workflow.WorkflowRolloutClient:
         rollout = self._rollout

@@ -133,3 +133,31 @@ def test_a_workflow_rollout_in_flight_across_a_restart_fails_with_a_reason(
         "The rollout service failed: the server restarted while this workflow rollout ran"
     )
     assert len(github.dispatches) == 1
+
+
+def test_a_listing_that_fails_after_the_dispatch_never_dispatches_again(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """The dispatch went through, then GitHub's run listing failed every time `find_run`
+    looked: the run driver tries `init` again, which must look again, not dispatch a second
+    workflow run for the same rollout."""
+    github.add_workflow(
+        workflow_id="rollout.yml",
+        numeric_id=4242,
+        artifact_files={"rollout-result.json": json.dumps(RESULT)},
+    )
+    # find_run looks 6 times (FIND_RUN): every look of the first init fails.
+    github.fail_next(
+        method="GET", path_pattern=r"/actions/workflows/[^/]+/runs$", status=503, times=6
+    )
+
+    def no_waits(rollout: config.Rollout, session: Any) -> rollout_clients.RolloutClient:
+        return rollout_clients.WorkflowRollouts(rollout=rollout, sleep=lambda seconds: None)
+
+    with running_server(
+        database=tmp_path / "db", settings_=_settings(github), client_factory=no_waits
+    ) as server:
+        run_id = server.start(prompt_id="shop", template_args={}, preview="https://pr-3.shop.dev")
+        body = server.until(run_id, lambda b: b["status"] not in ("pending", "running"))
+    assert body["status"] == "completed", body
+    assert len(github.dispatches) == 1
