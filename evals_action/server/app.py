@@ -38,6 +38,7 @@ from pathlib import Path
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
 from evals_action import redaction
 from evals_action.server import (
@@ -130,19 +131,25 @@ def create_app(
             db.close()
             lock.release()
 
-    application = Starlette(
+    application = _HeadedStarlette(
         routes=_routes(server=server, intake=intake),
         lifespan=lifespan,
-        middleware=[
-            Middleware(security.Headers, headers=security.HEADERS),
-            Middleware(security.Headers, headers=security.API_HEADERS, prefix=security.API_PREFIX),
-            Middleware(guards.BodyLimit, max_bytes=settings.max_body_bytes),
-        ],
+        middleware=[Middleware(guards.BodyLimit, max_bytes=settings.max_body_bytes)],
         exception_handlers=guards.EXCEPTION_HANDLERS,
     )
     application.state.changes = changes
     application.state.webhooks = intake
     return application
+
+
+class _HeadedStarlette(Starlette):
+    """Starlette whose security headers (`security`) wrap the whole stack, so the 500 that
+    Starlette's outermost error middleware answers for a bug carries them too."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        inner = super().build_middleware_stack()
+        api = security.Headers(inner, headers=security.API_HEADERS, prefix=security.API_PREFIX)
+        return security.Headers(api, headers=security.HEADERS)
 
 
 def _open(

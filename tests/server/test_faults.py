@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import requests
 
-from evals_action.server import app, schema, store
+from evals_action.server import app, schema, security, store
 
 from .conftest import WAIT, FakeClock, FakeRollouts, Running, running_server, settings
 
@@ -108,6 +108,9 @@ def test_an_unexpected_error_answers_json_500(tmp_path: Path, rollouts: FakeRoll
         response = server.session().get(f"{server.url}/api/v1/runs/r-1", timeout=WAIT)
     assert response.status_code == 500
     assert response.json() == {"error": "Internal error in the evals server; see the server log"}
+    # the headers of every other answer: a bug's answer is no exception
+    for name, value in (*security.HEADERS, *security.API_HEADERS):
+        assert response.headers.get(name.decode()) == value.decode(), name
 
 
 def test_a_full_disk_refuses_a_new_run_with_503_json_and_keeps_nothing(
