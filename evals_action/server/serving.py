@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import socket
+import sys
 import threading
 import time
 import urllib.parse
@@ -104,7 +105,10 @@ def run(
         timeout_graceful_shutdown=SHUTDOWN_GRACE_SECONDS,
     )
     redact_logs(redact=redact)  # after uvicorn.Config, which sets up uvicorn's handlers
-    uvicorn.Server(config).run()
+    try:
+        uvicorn.Server(config).run()
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down gracefully
+        print("evals server: stopped", file=sys.stderr)
 
 
 class Background:

@@ -150,3 +150,44 @@ def test_an_empty_database_file_is_a_new_database(tmp_path: Path) -> None:
     done = _serve("keys", "create", "--database", str(database), cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert database.read_bytes().startswith(b"SQLite format 3\x00")
+
+
+def test_ctrl_c_stops_serve_quietly(tmp_path: Path) -> None:
+    """SIGINT shuts the server down gracefully and says so, exit 0: no click "Aborted!"."""
+    import signal
+    import socket
+    import time
+
+    import requests
+
+    config_file = tmp_path / "evals.toml"
+    config_file.write_text(
+        '[[prompts]]\nid = "p"\ntext = "Open http://app.example.com."\n'
+        '[prompts.rollout]\ntarget = "remote"\nurl = "http://127.0.0.1:9"\n'
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "evals_action", "serve", "--config", str(config_file),
+         "--database", str(tmp_path / "db.sqlite3"), "--port", str(port)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=1).ok:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert time.monotonic() < deadline, "serve never came up"
+            time.sleep(0.05)
+    finally:
+        child.send_signal(signal.SIGINT)
+        _, stderr = child.communicate(timeout=30)
+    assert child.returncode == 0, stderr
+    assert "Aborted!" not in stderr
+    assert "Traceback" not in stderr
+    assert stderr.rstrip().splitlines()[-1] == "evals server: stopped"
