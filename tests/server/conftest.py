@@ -21,7 +21,16 @@ from evals_action import models, transport
 from evals_action.backends import evals_api
 from evals_action.demo.examples import agent, preview_site
 from evals_action.eval_protocol import states
-from evals_action.server import app, config, keys, rollout_clients, serving, store, wakeups
+from evals_action.server import (
+    app,
+    config,
+    keys,
+    rollout_clients,
+    schema,
+    serving,
+    store,
+    wakeups,
+)
 
 WAIT = 10.0  # seconds a poll-until may take before the test fails
 
@@ -279,3 +288,25 @@ def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]
         database=database, settings_=settings(), client_factory=fakes.factory
     ) as running:
         yield running
+
+
+def ended_reported_run(
+    db: store.Store, *, report: Mapping[str, Any], failure_reason: str, pull_request: int, sha: str
+) -> schema.RunRow:
+    """A `signup` run on octo-org/octo-repo that asked the server to report (`report`), stored
+    and ended `failed` while no server ran: what a restarted server finds due."""
+    run, _, _ = db.create_run(
+        new=schema.NewRun(
+            run_id="11111111-2222-3333-4444-555555555555",
+            prompt_id="signup",
+            request={"urlMap": {}, "templateArgs": {"project_name": "demo"}, "report": report},
+            idempotency_key=None,
+            repository="octo-org/octo-repo",
+            pull_request=pull_request,
+            sha=sha,
+            prompt_title="Sign up and create a project",
+            prompt_text="Sign up.",
+        )
+    )
+    db.finish(run_id=run.run_id, status=models.FAILED, failure_reason=failure_reason)
+    return run

@@ -18,7 +18,7 @@ from evals_action.server import report_request
 from tests.fakes.github import FakeGitHub
 from tests.integration import helpers
 
-from .conftest import WAIT, FakeClock, FakeRollouts, Running, running_server
+from .conftest import WAIT, FakeClock, FakeRollouts, Running, ended_reported_run, running_server
 from .test_wait_false import _env, _states, _with_github
 
 HELD = {"repository": "octo-org/octo-repo", "pullRequest": helpers.PR, "sha": helpers.HEAD_SHA}
@@ -145,7 +145,7 @@ def test_a_hand_over_survives_a_restart(tmp_path: Path, github: FakeGitHub) -> N
     """The step handed over, then the server stopped before the run's end was reported: the
     restarted server writes the report on the comment the step handed over (and nowhere else)."""
     from evals_action import render
-    from evals_action.server import schema, store
+    from evals_action.server import store
 
     step_comment = github.add_comment(
         issue_number=helpers.PR,
@@ -155,25 +155,14 @@ def test_a_hand_over_survives_a_restart(tmp_path: Path, github: FakeGitHub) -> N
     )
     database = tmp_path / "evals.sqlite3"
     db = store.Store(path=database)
-    run, _, _ = db.create_run(
-        new=schema.NewRun(
-            run_id="11111111-2222-3333-4444-555555555555",
-            prompt_id="signup",
-            request={
-                "urlMap": {},
-                "templateArgs": {"project_name": "demo"},
-                "report": {"by": "server", "hold": True},
-            },
-            idempotency_key=None,
-            repository="octo-org/octo-repo",
-            pull_request=helpers.PR,
-            sha=helpers.HEAD_SHA,
-            prompt_title="Sign up and create a project",
-            prompt_text="Sign up.",
-        )
+    run = ended_reported_run(
+        db,
+        report={"by": "server", "hold": True},
+        failure_reason="The rollout was lost",
+        pull_request=helpers.PR,
+        sha=helpers.HEAD_SHA,
     )
     assert db.hand_over(run_id=run.run_id, comment_id=step_comment)
-    db.finish(run_id=run.run_id, status=models.FAILED, failure_reason="The rollout was lost")
     db.close()
     github.clear_requests()
 

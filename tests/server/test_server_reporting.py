@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from evals_action import github_app, models
-from evals_action.server import config, reporter, reporting_config, rollout_clients, schema, store
+from evals_action.server import config, reporter, reporting_config, rollout_clients, store
 from tests.fakes.github import FakeGitHub
 from tests.integration import helpers
 
@@ -26,6 +26,7 @@ from .conftest import (
     FakeRollouts,
     Running,
     Stack,
+    ended_reported_run,
     example_settings,
     running_server,
     settings,
@@ -231,24 +232,13 @@ def test_a_report_a_stopped_server_left_due_is_written_when_it_starts(
     """The run's end was stored, then the server stopped before writing the report."""
     database = tmp_path / "evals.sqlite3"
     db = store.Store(path=database)
-    run, _, _ = db.create_run(
-        new=schema.NewRun(
-            run_id="11111111-2222-3333-4444-555555555555",
-            prompt_id="signup",
-            request={
-                "urlMap": {},
-                "templateArgs": {"project_name": "demo"},
-                "report": {"by": "server"},
-            },
-            idempotency_key=None,
-            repository="octo-org/octo-repo",
-            pull_request=helpers.PR,
-            sha=helpers.HEAD_SHA,
-            prompt_title="Sign up and create a project",
-            prompt_text="Sign up.",
-        )
+    run = ended_reported_run(
+        db,
+        report={"by": "server"},
+        failure_reason="The rollout was lost",
+        pull_request=helpers.PR,
+        sha=helpers.HEAD_SHA,
     )
-    db.finish(run_id=run.run_id, status=models.FAILED, failure_reason="The rollout was lost")
     assert [r.row.run_id for r in db.reports_due()] == [run.run_id]
     db.close()
 
