@@ -79,7 +79,7 @@ def problem(report: Mapping[str, Any] | None) -> str | None:
     trial = {
         "EVALS_API_KEY": "not-used-by-the-server",
         "EVALS_API_BASE_URL": "http://127.0.0.1",
-        "EVALS_TEMPLATE_VARS": "{}",
+        "EVALS_URL_MAP": '{"app.example.com": "http://127.0.0.1"}',  # the start's own, checked
         **environ(report),
     }
     try:

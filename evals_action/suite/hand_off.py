@@ -48,6 +48,8 @@ def run(*, step: flow.Step, suite_id: str, comment_key: str) -> int:
         "queued on the evals server"
     )
     started = _start_all(backend=backend, step=step, context=context)
+    if not started:
+        return 1  # nothing to report on: each refusal is an error line already
     out = suite_sink.SuiteSink(step=step)
     attempts = [_first_read(backend=backend, step=step, out=out, one=one) for one in started]
     result = suite_model.SuiteResult(
