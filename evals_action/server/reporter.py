@@ -122,6 +122,8 @@ class ServerReporter:
                         return
                     self._report_once(due=due)
                 self._suites.write_due()  # a suite's runs report together (`suite_reporter`)
+                if self._stop.is_set():
+                    return
                 ends = (self._db.next_hold_end(), self._db.next_suite_hold_end())
                 hold_ends = min((e for e in ends if e is not None), default=None)
             except Exception:  # noqa: BLE001 - logged; tried again shortly

@@ -1,0 +1,169 @@
+"""A `wait: false` suite's hand-over: the server writes nothing for a suite until its step handed
+its runs over (or their hold ended) and every run ended; its state is in the database, so a
+restart between the step and the end still writes the report; what the server accepts as the
+suite's inputs is what the action's settings accept."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evals_action import models
+from evals_action.server import report_request
+from tests.fakes.github import FakeGitHub
+from tests.integration import helpers
+
+from .conftest import WAIT, FakeClock, FakeRollouts, running_server
+from .test_suite_wait_false import (
+    SCRIPT,
+    _env,
+    _finish_started,
+    _last_states,
+    _settings,
+    _suite_rows,
+    _until,
+)
+
+PR = {"repository": "octo-org/octo-repo", "pullRequest": helpers.PR, "sha": helpers.HEAD_SHA}
+
+
+@pytest.fixture
+def github() -> Iterator[FakeGitHub]:
+    with FakeGitHub() as fake:
+        helpers.seed(fake, None)
+        yield fake
+
+
+def _final(github: FakeGitHub) -> bool:
+    comments = github.comments(helpers.PR)
+    return (
+        bool(comments)
+        and "Running…" not in comments[0]["body"]
+        and not ({"pending"} & _last_states(github))
+    )
+
+
+def test_a_restart_between_the_step_and_the_end_still_writes_the_report(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    database = tmp_path / "db"
+    before = FakeRollouts()
+    with running_server(
+        database=database, settings_=_settings(github), client_factory=before.factory
+    ) as server:
+        result = helpers.run_cli(_env(tmp_path, github, server, EVALS_WAIT="false"))
+        assert result.code == 0, result.log
+        _until(lambda: all(r.init_sent for r in _suite_rows(server)), lambda: "init never recorded")
+        (pending,) = github.comments(helpers.PR)
+    after = FakeRollouts()
+    with running_server(
+        database=database, settings_=_settings(github), client_factory=after.factory
+    ) as server:
+        for row in _suite_rows(server):
+            after.finish(str(row.rollout_id), result=SCRIPT[(row.prompt_id, row.attempt)])
+        _until(lambda: _final(github), lambda: github.comments(helpers.PR))
+    (comment,) = github.comments(helpers.PR)
+    assert comment["id"] == pending["id"]
+    assert "1/2 passed" in comment["body"]
+    assert "2/2 passed" in comment["body"]
+    assert _last_states(github) == {"success"}
+    assert not github.take_violations()
+
+
+def test_runs_that_end_before_the_steps_pending_writes_are_reported_after_them(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """Every run ends while the step's first pending status is on its way: the server holds
+    the suite's report until the step handed its runs over, so the final statuses land last."""
+    rollouts = FakeRollouts()
+    pending = github.gate(method="POST", path_pattern=r"/statuses/")
+    with running_server(
+        database=tmp_path / "db", settings_=_settings(github), client_factory=rollouts.factory
+    ) as server:
+
+        def end_every_run_first(proc: subprocess.Popen[str]) -> None:
+            done: set[str] = set()
+
+            def ended() -> bool:
+                _finish_started(server, rollouts, done)
+                return len(done) == len(SCRIPT)
+
+            _until(ended, lambda: f"{len(done)} runs started")
+            _until(lambda: not any(r.in_flight for r in _suite_rows(server)), lambda: "in flight")
+            _until(lambda: server.db.next_suite_hold_end() is not None, lambda: "never held")
+            assert github.statuses(helpers.HEAD_SHA) == []  # the server waits for the step
+            assert github.comments(helpers.PR) == []
+            pending.release()
+
+        env = _env(tmp_path, github, server, EVALS_WAIT="false")
+        result = helpers.run_while(env, when=pending.arrived.is_set, then=end_every_run_first)
+        assert result.code == 0, result.log
+        _until(lambda: _final(github), lambda: github.statuses(helpers.HEAD_SHA))
+    states = [s["state"] for s in github.statuses(helpers.HEAD_SHA)]
+    assert states == ["pending", "pending", "success", "success"]  # the final ones last
+    assert not github.take_violations()
+
+
+def _start(server: Any, *, attempt: int, inputs: dict[str, str]) -> Any:
+    report = {"by": "server", "hold": True, "inputs": inputs}
+    context = {**PR, "suite": "s-1", "attempt": attempt, "report": report}
+    return server.session().post(
+        f"{server.url}/api/v1/prompts/login/run",
+        json={"urlMap": {"app.example.com": "http://127.0.0.1:9"}, "context": context},
+        timeout=WAIT,
+    )
+
+
+def test_a_suite_whose_step_never_handed_over_is_reported_when_the_hold_ends(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """Never `pending` for good: a step that died after starting one of its two planned runs
+    gets its report when the hold ends, the missing run shown as not run."""
+    clock, rollouts = FakeClock(), FakeRollouts()
+    with running_server(
+        database=tmp_path / "db",
+        settings_=_settings(github),
+        client_factory=rollouts.factory,
+        clock=clock,
+    ) as server:
+        answer = _start(server, attempt=1, inputs={"prompt-id": "login", "repeats": "2"})
+        assert answer.status_code == 201, answer.text
+        run_id = answer.json()["runId"]
+        (rollout_id,) = rollouts.started()
+        rollouts.finish(rollout_id, result={"outcome": "succeeded", "score": 70})
+        server.until(run_id, lambda body: body["status"] == models.COMPLETED)
+        _until(lambda: server.db.next_suite_hold_end() is not None, lambda: "never held")
+        assert github.statuses(helpers.HEAD_SHA) == []
+        clock.advance(report_request.HOLD_SECONDS + 1)
+        _until(lambda: bool(github.comments(helpers.PR)), lambda: "no report")
+    (comment,) = github.comments(helpers.PR)
+    assert "| 2 | Not run |" in comment["body"]
+    (status,) = github.statuses(helpers.HEAD_SHA)
+    # one completed run: its own text, as the action's status for a one-run sample
+    assert (status["state"], status["description"]) == ("success", "Completed — see report")
+    assert not github.take_violations()
+
+
+@pytest.mark.parametrize(
+    ("inputs", "words"),
+    [
+        ({"prompt-id": "login", "repeats": "51"}, "repeats"),
+        ({"prompt-id": "login", "min-pass-rate": "2"}, "min-pass-rate"),
+    ],
+)
+def test_suite_inputs_the_action_would_refuse_are_a_400(
+    tmp_path: Path, github: FakeGitHub, inputs: dict[str, str], words: str
+) -> None:
+    rollouts = FakeRollouts()
+    with running_server(
+        database=tmp_path / "db", settings_=_settings(github), client_factory=rollouts.factory
+    ) as server:
+        answer = _start(server, attempt=1, inputs=inputs)
+        assert answer.status_code == 400, answer.text
+        assert answer.json()["error"].startswith("context.report.inputs: ")
+        assert words in answer.json()["error"]
+        assert _suite_rows(server) == []
