@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from evals_action import models
+from evals_action import hand_over, models, settings
 from evals_action.server import report_request
 from tests.fakes.github import FakeGitHub
 from tests.integration import helpers
@@ -167,3 +167,46 @@ def test_suite_inputs_the_action_would_refuse_are_a_400(
         assert answer.json()["error"].startswith("context.report.inputs: ")
         assert words in answer.json()["error"]
         assert _suite_rows(server) == []
+
+
+def test_a_suites_ask_rebuilds_its_settings_on_the_server() -> None:
+    """What a suite sends as `context.report.inputs` makes, through the server's parsing and
+    `settings.load`, the settings that shape the step's report; nothing else is taken."""
+    environ = {
+        "EVALS_API_KEY": "k" * 12,
+        "EVALS_API_BASE_URL": "http://127.0.0.1:9",
+        "EVALS_URL_MAP": '{"app.example.com": "http://127.0.0.1:9"}',
+        "EVALS_PROMPT_ID": "signup, login",
+        "EVALS_REPEATS": "3",
+        "EVALS_MIN_SCORE": "70.5",
+        "EVALS_MIN_PASS_RATE": "0.8",
+        "EVALS_FAIL_ON_REGRESSION": "true",
+        "EVALS_TIMEOUT_FAILS": "true",
+        "EVALS_BASELINE_RUNS": "7",
+        "EVALS_STATUS_CONTEXT": "ci/evals",
+        "EVALS_RESULTS_FILE": "out/results.json",
+        "EVALS_WAIT": "false",
+    }
+    step = settings.load(environ, need_github_token=False)
+    asked = hand_over.ask(config=step, comment_key="evals/eval")
+    asked["inputs"]["results-file"] = "/etc/evil"  # a client may send more; it is dropped
+    report = report_request.parse({"report": asked})
+    assert report is not None
+    assert report_request.problem(report) is None
+    rebuilt = settings.load(
+        {
+            "EVALS_API_KEY": "x" * 12,
+            "EVALS_API_BASE_URL": "http://127.0.0.1:9",
+            "EVALS_URL_MAP": environ["EVALS_URL_MAP"],
+            **report_request.environ(report),
+        },
+        need_github_token=False,
+    )
+    fields = (
+        "prompt_ids", "repeats", "max_repeats", "min_score", "min_pass_rate",
+        "fail_on_regression", "timeout_fails", "baseline_runs", "status_context", "skip_comment",
+        "skip_status",
+    )  # fmt: skip
+    assert {f: getattr(rebuilt, f) for f in fields} == {f: getattr(step, f) for f in fields}
+    assert rebuilt.comment_key == "evals/eval"  # as the step resolved it
+    assert rebuilt.results_file == ""  # never a file on the server

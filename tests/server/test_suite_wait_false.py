@@ -175,6 +175,7 @@ def _not_waiting(tmp_path: Path, github: FakeGitHub, *, runs: int, **more: str) 
         (pending,) = github.comments(helpers.PR)
         assert pending["body"].count("Running…") == runs
         assert {s["state"] for s in github.statuses(helpers.HEAD_SHA)} == {"pending"}
+        github.clear_requests()  # from here on, only the server writes
         _finish_started(server, rollouts, set())
         _until(
             lambda: (
@@ -185,6 +186,8 @@ def _not_waiting(tmp_path: Path, github: FakeGitHub, *, runs: int, **more: str) 
         )
         (final,) = github.comments(helpers.PR)
         assert final["id"] == pending["id"]  # the step's comment, edited by the server
+        # whose comment it is comes from the comment handed over, not from `GET /user`
+        assert "/user" not in [r.path for r in github.requests]
         helpers.assert_no_secrets(result, server.key, github=github)
         return _written(github, server, result)
 
