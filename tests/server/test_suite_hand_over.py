@@ -74,6 +74,33 @@ def test_a_restart_between_the_step_and_the_end_still_writes_the_report(
     assert not github.take_violations()
 
 
+def test_a_suite_with_a_run_that_never_ends_is_closed_at_the_prompts_deadline(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """Never `pending` for good: one run's agent never answers; past the prompt's
+    `timeout_minutes` (here across a restart) the server ends it `failed` and reports the
+    suite, that run with its reason."""
+    clock, database = FakeClock(), tmp_path / "db"
+    rollouts = FakeRollouts()
+    options: dict[str, Any] = {"client_factory": rollouts.factory, "clock": clock}
+    with running_server(database=database, settings_=_settings(github), **options) as server:
+        result = helpers.run_cli(_env(tmp_path, github, server, EVALS_WAIT="false"))
+        assert result.code == 0, result.log
+        _until(lambda: all(r.init_sent for r in _suite_rows(server)), lambda: "init never recorded")
+        for row in _suite_rows(server):
+            if (row.prompt_id, row.attempt) != ("login", 2):
+                rollouts.finish(str(row.rollout_id), result=SCRIPT[(row.prompt_id, row.attempt)])
+        _until(lambda: sum(r.in_flight for r in _suite_rows(server)) == 1, lambda: "in flight")
+        assert _last_states(github) == {"pending"}  # one run is still going: nothing final
+    clock.advance(21 * 60)  # the prompts' default timeout_minutes is 20
+    with running_server(database=database, settings_=_settings(github), **options) as server:
+        _until(lambda: _final(github), lambda: github.statuses(helpers.HEAD_SHA))
+    (comment,) = github.comments(helpers.PR)
+    assert "The rollout did not finish within 20 minutes" in comment["body"]
+    assert "pending" not in _last_states(github)
+    assert not github.take_violations()
+
+
 def test_runs_that_end_before_the_steps_pending_writes_are_reported_after_them(
     tmp_path: Path, github: FakeGitHub
 ) -> None:
