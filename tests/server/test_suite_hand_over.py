@@ -237,3 +237,36 @@ def test_a_suites_ask_rebuilds_its_settings_on_the_server() -> None:
     assert {f: getattr(rebuilt, f) for f in fields} == {f: getattr(step, f) for f in fields}
     assert rebuilt.comment_key == "evals/eval"  # as the step resolved it
     assert rebuilt.results_file == ""  # never a file on the server
+
+
+def test_a_dry_run_shows_what_a_suite_would_send_and_asks_nothing(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """`--dry-run` of a `wait: false` suite: the start request carries the inputs the server
+    would rebuild the report from (the comment key resolved); nothing is sent or written."""
+    from tests.fakes.evals import FakeEvals
+
+    with FakeEvals() as evals:
+        helpers.seed(None, evals)
+        env = helpers.environment(
+            tmp_path / "runner",
+            github,
+            None,
+            EVALS_API_BASE_URL=evals.url,
+            EVALS_API_KEY=evals.api_key,
+            EVALS_PROMPT_ID="signup,login",
+            EVALS_REPEATS="2",
+            EVALS_URL_MAP='{"app.example.com": "http://127.0.0.1:9"}',
+            EVALS_WAIT="false",
+        )
+        result = helpers.run_cli(env, "--dry-run")
+        asked = list(evals.requests)
+    assert result.code == 0, result.log
+    assert asked == []
+    assert (
+        '"inputs": {"prompt-id": "signup,login", "repeats": "2", "comment-key": "evals/eval"'
+        in (result.log)
+    )
+    assert "every run would start at once" in result.log
+    assert github.statuses(helpers.HEAD_SHA) == []
+    assert github.comments(helpers.PR) == []
