@@ -5,15 +5,18 @@ suite's inputs is what the action's settings accept."""
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from evals_action import hand_over, models, settings
-from evals_action.server import report_request
+from evals_action import github_api, github_app, hand_over, models, settings
+from evals_action.server import report_request, reporter, reporting_config, suite_reporter
 from tests.fakes.github import FakeGitHub
 from tests.integration import helpers
 
@@ -269,4 +272,49 @@ def test_a_dry_run_shows_what_a_suite_would_send_and_asks_nothing(
     )
     assert "every run would start at once" in result.log
     assert github.statuses(helpers.HEAD_SHA) == []
+    assert github.comments(helpers.PR) == []
+
+
+def test_github_refusing_a_suites_comment_ends_in_error_statuses_never_pending(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """Refused every time: the suite's report is tried `ATTEMPTS` times, then its status says
+    `error` and why, as for one run. (A server without [github] stores the runs, so only the
+    reporter under test writes.)"""
+    rollouts = FakeRollouts()
+    quiet = dataclasses.replace(_settings(github), reporting=reporting_config.ReportingConfig())
+    with running_server(
+        database=tmp_path / "db", settings_=quiet, client_factory=rollouts.factory
+    ) as server:
+        for attempt, score in ((1, 70), (2, 80)):
+            answer = _start(server, attempt=attempt, inputs={"prompt-id": "login", "repeats": "2"})
+            assert answer.status_code == 201, answer.text
+            rollouts.finish(
+                rollouts.started(attempt)[-1], result={"outcome": "succeeded", "score": score}
+            )
+            server.until(answer.json()["runId"], lambda b: b["status"] == models.COMPLETED)
+        github.fail_next(
+            method="POST", path_pattern=r"/issues/\d+/comments$", status=403, times=None
+        )
+        reports = suite_reporter.SuiteReports(
+            db=server.db,
+            tokens=github_app.StaticToken(github.token),
+            api_url=github.url,
+            public_url=server.url,
+            secrets=(),
+            stop=threading.Event(),
+            settings_of=reporter.action_settings,
+            attempts=reporter.ATTEMPTS,
+            retry_delay=0.001,
+            github=github_api.GitHub,
+            clock=time.time,
+        )
+        rows = [d.row for d in server.db.suite_reports(suite="s-1")]
+        assert not reports.report(suite="s-1", rows=rows, comment_id=None)
+    statuses = github.statuses(helpers.HEAD_SHA)
+    assert [s["state"] for s in statuses] == ["success"] * reporter.ATTEMPTS + ["error"]
+    assert (
+        "The evals server could not write the report to GitHub (PR comment: "
+        in statuses[-1]["description"]
+    )
     assert github.comments(helpers.PR) == []
