@@ -52,6 +52,31 @@ def run(*, step: flow.Step, suite_id: str, comment_key: str) -> int:
         return 1  # nothing to report on: each refusal is an error line already
     out = suite_sink.SuiteSink(step=step)
     attempts = [_first_read(backend=backend, step=step, out=out, one=one) for one in started]
+    _write_pending(step=step, out=out, suite_id=suite_id, comment_key=comment_key, got=attempts)
+    for attempt in attempts:
+        if attempt.run is not None:
+            hand_over.give(
+                backend=backend,
+                run_id=attempt.run.run_id,
+                comment_id=out.comment_id,
+                step=io,
+                sleep=step.deps.sleep,
+            )
+    io.info(hand_over.LEFT)
+    return 0 if len(started) == len(config.prompt_ids) * config.repeats else 1
+
+
+def _write_pending(
+    *,
+    step: flow.Step,
+    out: suite_sink.SuiteSink,
+    suite_id: str,
+    comment_key: str,
+    got: list[suite_model.Attempt],
+) -> None:
+    """The pending statuses (queued by the first reads), the pending comment with every run
+    "Running…", and the outputs of a started step (the final ones empty)."""
+    config, io = step.config, step.deps.step
     result = suite_model.SuiteResult(
         suite_id=suite_id,
         comment_key=comment_key,
@@ -60,7 +85,7 @@ def run(*, step: flow.Step, suite_id: str, comment_key: str) -> int:
             suite_model.PromptResult(
                 prompt_id=p,
                 title=out.titles.get(p) or None,
-                attempts=tuple(a for a in attempts if a.prompt_id == p),
+                attempts=tuple(a for a in got if a.prompt_id == p),
             )
             for p in config.prompt_ids
         ),
@@ -76,17 +101,6 @@ def run(*, step: flow.Step, suite_id: str, comment_key: str) -> int:
             "budget-exhausted": "false",
         }
     )
-    for attempt in attempts:
-        if attempt.run is not None:
-            hand_over.give(
-                backend=backend,
-                run_id=attempt.run.run_id,
-                comment_id=out.comment_id,
-                step=io,
-                sleep=step.deps.sleep,
-            )
-    io.info(hand_over.LEFT)
-    return 0 if len(started) == len(config.prompt_ids) * config.repeats else 1
 
 
 def _start_all(
