@@ -153,18 +153,36 @@ class SuiteReports:
         out = suite_sink.SuiteSink(step=step, comment_id=comment_id)
         for run in runs:
             out.known(prompt_id=_prompt_of(rows, run), run=run)
+        result = self._judged(
+            suite=suite, config=config, rows=rows, runs=runs, ended=ended, titles=out.titles
+        )
+        flow.finish(step=step, result=result, out=out)
+        return out.failures
+
+    def _judged(
+        self,
+        *,
+        suite: str,
+        config: settings.Settings,
+        rows: Sequence[schema.RunRow],
+        runs: Sequence[models.Run],
+        ended: dict[str, outcome.Outcome],
+        titles: dict[str, str],
+    ) -> suite_model.SuiteResult:
+        """The suite's result as the action's step assembles it at its end, judged with the
+        suite's verdicts and gates against the baselines in this server's store."""
         judged = judge.Judge(
             config=config,
             baseline_of=lambda p, ours: self._baseline(p, ours, limit=config.baseline_runs),
         )
-        result = suite_model.SuiteResult(
+        return suite_model.SuiteResult(
             suite_id=suite,
             comment_key=flow.comment_key(config),
-            sha=target.sha,
+            sha=rows[0].sha,
             prompts=tuple(
                 judged.result(
                     prompt_id=p,
-                    title=out.titles.get(p),
+                    title=titles.get(p),
                     attempts=_attempts(
                         p, rows=rows, runs=runs, ended=ended, repeats=config.repeats
                     ),
@@ -173,8 +191,6 @@ class SuiteReports:
             ),
             runs_planned=len(config.prompt_ids) * config.repeats,
         )
-        flow.finish(step=step, result=result, out=out)
-        return out.failures
 
     def _client(self, *, token: str, repository: str) -> Callable[..., github_api.GitHub]:
         """One GitHub façade with the server's token, built when first asked for."""
