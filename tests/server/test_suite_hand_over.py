@@ -138,9 +138,11 @@ def test_runs_that_end_before_the_steps_pending_writes_are_reported_after_them(
     assert not github.take_violations()
 
 
-def _start(server: Any, *, attempt: int, inputs: dict[str, str]) -> Any:
-    report = {"by": "server", "hold": True, "inputs": inputs}
-    context = {**PR, "suite": "s-1", "attempt": attempt, "report": report}
+def _start(
+    server: Any, *, attempt: int, inputs: dict[str, str], suite: str = "s-1", hold: bool = True
+) -> Any:
+    report = {"by": "server", "hold": hold, "inputs": inputs}
+    context = {**PR, "suite": suite, "attempt": attempt, "report": report}
     return server.session().post(
         f"{server.url}/api/v1/prompts/login/run",
         json={"urlMap": {"app.example.com": "http://127.0.0.1:9"}, "context": context},
@@ -318,3 +320,27 @@ def test_github_refusing_a_suites_comment_ends_in_error_statuses_never_pending(
         in statuses[-1]["description"]
     )
     assert github.comments(helpers.PR) == []
+
+
+def test_a_suite_superseded_by_a_newer_step_leaves_the_report_to_it(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """A newer step's run supersedes the older step's run in flight: only the newer suite is
+    reported (on the same status context and comment)."""
+    rollouts = FakeRollouts()
+    inputs = {"prompt-id": "login"}
+    with running_server(
+        database=tmp_path / "db", settings_=_settings(github), client_factory=rollouts.factory
+    ) as server:
+        older = _start(server, attempt=1, inputs=inputs, suite="older", hold=False)
+        newer = _start(server, attempt=1, inputs=inputs, suite="newer", hold=False)
+        server.until(older.json()["runId"], lambda b: b["status"] == models.SUPERSEDED)
+        rollouts.finish(rollouts.started(2)[-1], result={"outcome": "succeeded", "score": 70})
+        server.until(newer.json()["runId"], lambda b: b["status"] == models.COMPLETED)
+        _until(lambda: bool(github.comments(helpers.PR)), lambda: "no report")
+        _until(lambda: server.db.suites_due() == [], lambda: server.db.suites_due())
+    (status,) = github.statuses(helpers.HEAD_SHA)
+    assert status["state"] == "success"
+    (comment,) = github.comments(helpers.PR)
+    assert newer.json()["runId"].replace("-", "")[:10] in comment["body"]
+    assert older.json()["runId"].replace("-", "")[:10] not in comment["body"]
