@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from evals_action import actions_runtime, models, outcome, render, reporting, settings
+from evals_action import actions_runtime, hand_over, models, outcome, render, reporting, settings
 
 
 def show(
@@ -73,6 +73,8 @@ def show_suite(
         + (f", budget ${config.budget_usd:g}" if config.budget_usd is not None else "")
     )
     context = dict(request.context or {}) | {"suite": "(one id per step)"}
+    if not config.wait and "report" in context:  # as `suite.hand_off` sends it
+        context["report"] = hand_over.ask(config=config, comment_key=flow.comment_key(config))
     for prompt_id in config.prompt_ids:
         one = dataclasses.replace(request, prompt_id=prompt_id, context=context | {"attempt": 1})
         sent: models.RequestPreview = backend.describe(request=one)
@@ -84,4 +86,10 @@ def show_suite(
         step.info(f"Status (first): pending '{status}': Running eval...")
     marker = report.marker(flow.comment_key(config), prompt_ids=config.prompt_ids)
     step.info(f"Comment: one comment, marker {marker}")
+    if not config.wait:
+        step.info(
+            f"wait is false: the server would first be asked whether it reports for "
+            f"{target.repository} (GET /api/v1/reporting); every run would start at once, and "
+            "after the pending statuses and comment the step would hand the runs over and end"
+        )
     return 0

@@ -18,6 +18,11 @@ A section written for the PR's head commit is never replaced by one for another 
 arises. Uncontended, one `upsert` costs exactly 4 comment requests when it writes (list, create
 or update, re-read, settled re-read; one page each up to 100 comments), 2 when the comment
 already holds its sections, plus `GET /user` once when a marker comment exists before ours.
+
+Given `known_id` (the evals server writing the report of a step that did not wait, which
+handed over the comment it wrote), that comment's author is the writer whose comments are
+ours, with no `GET /user`: the step's comment is edited whichever identity the server has. A
+handed comment that is gone falls back to the search above.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class SharedComment:
         rand: polling.Rand,
         attempts: int = ATTEMPTS,
         settle: float = SETTLE,
+        known_id: int | None = None,
     ) -> None:
         self._github = github
         self._issue = issue_number
@@ -54,6 +60,8 @@ class SharedComment:
         self._attempts = attempts
         self._settle = settle
         self._created: set[int] = set()  # comments this writer created (its own duplicates)
+        self._known = known_id
+        self.comment_id: int | None = None  # the shared comment, once its sections are in it
 
     def upsert(self, sections: Sequence[suite_sections.Section]) -> None:
         """Make `sections` present in the shared comment; raises `errors.GitHubError` when a
@@ -65,6 +73,7 @@ class SharedComment:
         while True:
             if self._present(listing, sections, head):
                 if settled or not writes:
+                    self.comment_id = listing[0].id
                     return
                 self._sleep(self._settle * self._rand(1.0, 1.5))
                 listing, settled = self._list(gh), True
@@ -91,7 +100,8 @@ class SharedComment:
         ]
         if not marked:
             return []
-        me = gh.identity()
+        handed = next((c for c in marked if c.id == self._known), None)
+        me = handed.author if handed is not None else gh.identity()
         return [c for c in marked if c.author == me]
 
     def _present(

@@ -8,6 +8,11 @@ the final report (`hold`) until `give` hands the run over (`POST /api/v1/runs/{i
 with the sticky comment's id), which the step does only after it wrote its pending status and
 comment. So the server's final status is always written after the step's `pending`, even for a
 run that ends at once, and the server edits the step's own comment.
+
+A suite (`settings.Settings.is_suite`) also sends `inputs`: the step's inputs that shape its
+report (`SUITE_INPUTS`, input name → value as typed, the comment key resolved), from which the
+server rebuilds the step's settings through `settings.load` and writes the suite's statuses
+and comment with the suite's own code once every run ended (docs/server.md, `wait: false`).
 """
 
 from __future__ import annotations
@@ -15,12 +20,24 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from evals_action import actions_runtime, errors, models, polling, settings
+from evals_action import actions_runtime, errors, inputs, models, polling, settings
 
 LEFT = "wait is false: the evals server writes the final status and comment when the run ends"
 # How long the server holds a run's final report for the step's hand-over before it writes it
 # anyway (a step that died after the start); the step hands over seconds after the start.
 HOLD_SECONDS = 120.0
+# A suite's inputs that shape its report (verdicts, gates, statuses, the comment): sent to the
+# server as `report.inputs`; the server takes these and no others.
+SUITE_INPUTS = (
+    "prompt-id",
+    "repeats",
+    "comment-key",
+    "baseline-runs",
+    "min-score",
+    "min-pass-rate",
+    "fail-on-regression",
+    "timeout-fails",
+)
 
 
 def check(
@@ -41,14 +58,33 @@ def check(
         )
 
 
-def ask(*, config: settings.Settings) -> dict[str, Any]:
-    """`context.report`: the server writes the report, with these inputs of the action's."""
+def ask(*, config: settings.Settings, comment_key: str = "") -> dict[str, Any]:
+    """`context.report`: the server writes the report, with these inputs of the action's (a
+    suite's with `comment_key`, resolved as `suite.flow.comment_key` resolves it)."""
     report: dict[str, Any] = {"by": "server", "skipComment": config.skip_comment, "hold": True}
     if config.status_context:
         report["statusContext"] = config.status_context
     if config.skip_status:
         report["skipStatus"] = True
+    if config.is_suite:
+        report["inputs"] = suite_inputs(config=config, comment_key=comment_key)
     return report
+
+
+def suite_inputs(*, config: settings.Settings, comment_key: str) -> dict[str, str]:
+    """`SUITE_INPUTS` as the step's `EVALS_*` variables would spell them (unset ones left out)."""
+    found: dict[str, str] = {}
+    for name in SUITE_INPUTS:
+        value = getattr(config, inputs.BY_NAME[name].attribute)
+        if name == "comment-key":
+            value = comment_key
+        if isinstance(value, tuple):
+            value = ",".join(value)
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        if value is not None and value != "":
+            found[name] = str(value)
+    return found
 
 
 def give(

@@ -238,14 +238,29 @@ def load(
     if c.problems:
         raise errors.ConfigError(c.problems)
     config = _settings(values=values, github=github)
-    if not config.wait and config.is_suite:
-        raise errors.ConfigError(
-            [
-                f"{names('wait')} false takes one prompt, one run and no comment-key (the step "
-                f"that waits writes a suite's shared comment); set {names('wait')} true"
-            ]
-        )
+    if not config.wait:
+        _check_handed_over(config, names=names)
     return config
+
+
+def _check_handed_over(config: Settings, *, names: Names) -> None:
+    """`wait: false`: a step that does not wait cannot decide after each run, so what decides
+    mid-way (adaptive sampling, a budget) is refused; everything else of a suite works."""
+    problems = []
+    if config.max_repeats > config.repeats:
+        problems.append(
+            f"{names('wait')} false cannot add runs while a verdict is inconclusive: "
+            f"{names('max-repeats')} ({config.max_repeats}) above {names('repeats')} "
+            f"({config.repeats}) needs a step that waits; drop {names('max-repeats')} or set "
+            f"{names('wait')} true"
+        )
+    if config.budget_usd is not None:
+        problems.append(
+            f"{names('wait')} false starts every run at once, so {names('budget-usd')} could "
+            f"not stop any; drop {names('budget-usd')} or set {names('wait')} true"
+        )
+    if problems:
+        raise errors.ConfigError(problems)
 
 
 def _raw(environ: Mapping[str, str], *, item: inputs.Input) -> str:

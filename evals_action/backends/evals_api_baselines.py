@@ -10,6 +10,7 @@ warning and no baseline, never a failed eval.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import requests
@@ -69,17 +70,13 @@ class Baselines:
         params: dict[str, Any] = {"promptId": prompt_id, "reportStatus": "published"}
         if default_branch:
             params["branch"] = "default"
-        found: list[stats.Observation] = []
         try:
-            for page in range(BASELINE_MAX_PAGES):
-                runs = self._list_runs(params=params, page=page)
-                found += _observations(runs, exclude=exclude)[: limit - len(found)]
-                if len(found) >= limit or len(runs) < BASELINE_PAGE_SIZE:
-                    break
+            return sample_of(
+                lambda page: self._list_runs(params=params, page=page), exclude=exclude, limit=limit
+            )
         except errors.APIError as exc:
             LOG.warning("No baseline for %s: %s", prompt_id, exc.message)
             return None
-        return found
 
     def _list_runs(self, *, params: dict[str, Any], page: int) -> list[Any]:
         response = transport.send(
@@ -95,6 +92,21 @@ class Baselines:
         if not isinstance(runs, list):
             raise errors.ClientAPIError("read baseline runs: the body is not a JSON array")
         return runs
+
+
+def sample_of(
+    pages: Callable[[int], list[Any]], *, exclude: frozenset[str], limit: int
+) -> list[stats.Observation]:
+    """Up to `limit` observations from the listing's pages (`pages(n)`: page n of published
+    runs in the wire form, newest first), `exclude` left out, at most 5 pages (§3.3); the
+    evals server reads its own store through it for a suite it reports."""
+    found: list[stats.Observation] = []
+    for page in range(BASELINE_MAX_PAGES):
+        runs = pages(page)
+        found += _observations(runs, exclude=exclude)[: limit - len(found)]
+        if len(found) >= limit or len(runs) < BASELINE_PAGE_SIZE:
+            break
+    return found
 
 
 def _observations(runs: list[Any], *, exclude: frozenset[str]) -> list[stats.Observation]:

@@ -157,13 +157,15 @@ def parse_start(*, body: Any, prompt: prompts.Prompt) -> tuple[str | None, dict[
     if not isinstance(context, Mapping):
         context = {}
     problem, clean_context = _parse_context(context)
+    report = report_request.parse(context)
+    problem = problem or report_request.problem(report)
     if problem:
         return problem, {}
     return None, {
         "urlMap": dict(url_map),
         "templateArgs": {k: str(v) for k, v in args.items()},
         "context": clean_context,
-        "report": report_request.parse(context),
+        "report": report,
     }
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from evals_action import __version__, models
+from evals_action import __version__, hand_over, models
 
 
 def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
@@ -109,6 +109,13 @@ CONTEXT = {
                     "type": "boolean",
                     "description": "Hold the final report until POST "
                     "/api/v1/runs/{runId}/hand-over, or 2 minutes after the start",
+                },
+                "inputs": {
+                    "type": "object",
+                    "description": "A suite's step (with context.suite): its inputs that shape "
+                    "the report, as the action's input name → value; the server writes the "
+                    "suite's statuses and comment once every run of the suite ended",
+                    "properties": {name: {"type": "string"} for name in hand_over.SUITE_INPUTS},
                 },
             },
         },

@@ -30,7 +30,6 @@ from evals_action import (
     errors,
     github_api,
     github_app,
-    inputs,
     models,
     outcome,
     polling,
@@ -40,7 +39,7 @@ from evals_action import (
     transport,
 )
 from evals_action.backends import evals_api_baselines
-from evals_action.server import api, config, report_request, schema, store
+from evals_action.server import api, config, report_request, schema, store, suite_reporter
 
 log = logging.getLogger("evals_action.server")
 
@@ -72,6 +71,19 @@ class ServerReporter:
         # Whose comments the server's token writes, learned once (one `GET /user` per server,
         # not per report): the token, or the App, is the server's own for its whole life.
         self._identity: str | None = None
+        self._suites = suite_reporter.SuiteReports(
+            db=db,
+            tokens=tokens,
+            api_url=api_url,
+            public_url=public_url,
+            secrets=secrets,
+            stop=stop,
+            settings_of=action_settings,
+            attempts=ATTEMPTS,
+            retry_delay=retry_delay,
+            github=github,
+            clock=clock,
+        )
 
     def why_not(self, repository: str) -> str | None:
         """None when the server can write reports on `repository` (for an App: it is installed
@@ -109,7 +121,11 @@ class ServerReporter:
                     if self._stop.is_set():
                         return
                     self._report_once(due=due)
-                hold_ends = self._db.next_hold_end()
+                self._suites.write_due()  # a suite's runs report together (`suite_reporter`)
+                if self._stop.is_set():
+                    return
+                ends = (self._db.next_hold_end(), self._db.next_suite_hold_end())
+                hold_ends = min((e for e in ends if e is not None), default=None)
             except Exception:  # noqa: BLE001 - logged; tried again shortly
                 log.exception("could not write the reports due")
                 hold_ends = self._clock() + self._delay
@@ -247,10 +263,7 @@ def action_settings(*, row: schema.RunRow, public_url: str) -> settings.Settings
     }
     if row.request.get("templateArgs"):
         environ["EVALS_TEMPLATE_VARS"] = json.dumps(row.request["templateArgs"])
-    for key, name in report_request.INPUTS.items():
-        if key in report:
-            value = report[key]
-            environ[inputs.env_name(name)] = str(value).lower() if value is True else str(value)
+    environ.update(report_request.environ(report))  # a suite's `inputs` too
     return settings.load(environ, need_github_token=False)
 
 

@@ -343,6 +343,7 @@ class Store:
                 "server_reports.hand_overs AS hand_overs "
                 "FROM runs JOIN server_reports USING (run_id) WHERE "
                 "server_reports.done_at IS NULL AND runs.status NOT IN ('pending', 'running') "
+                "AND runs.suite IS NULL "  # a suite's runs report together: `suites_due`
                 "AND (server_reports.held_until IS NULL OR server_reports.hand_overs > 0 "
                 "OR server_reports.held_until <= ?) ORDER BY runs.created_at",
                 (self._clock(),),
@@ -361,7 +362,7 @@ class Store:
                 "SELECT MIN(server_reports.held_until) FROM server_reports JOIN runs "
                 "USING (run_id) WHERE server_reports.done_at IS NULL "
                 "AND server_reports.hand_overs = 0 AND server_reports.held_until IS NOT NULL "
-                "AND runs.status NOT IN ('pending', 'running')"
+                "AND runs.status NOT IN ('pending', 'running') AND runs.suite IS NULL"
             ).fetchone()[0]
         return None if found is None else float(found)
 
@@ -384,6 +385,44 @@ class Store:
                 "UPDATE server_reports SET done_at = ? WHERE run_id = ? AND hand_overs = ?",
                 (self._clock(), run_id, hand_overs),
             )
+
+    # --- a suite's report (`suite_reporter`): once every run of the suite ended ---------------
+
+    def suites_due(self) -> list[str]:
+        """Suites whose runs asked the server to report, all ended, with a report not written
+        yet, and none held for the step's hand-over any more; oldest first."""
+        with self._lock, _storage_errors():
+            rows = self._conn.execute(
+                _SUITES + "AND (MAX(CASE WHEN sr.hand_overs = 0 THEN sr.held_until END) IS NULL "
+                "OR MAX(CASE WHEN sr.hand_overs = 0 THEN sr.held_until END) <= ?) "
+                "ORDER BY MIN(runs.created_at)",
+                (self._clock(),),
+            ).fetchall()
+        return [str(r["suite"]) for r in rows]
+
+    def next_suite_hold_end(self) -> float | None:
+        """When the first suite whose runs all ended falls due without its hand-over."""
+        with self._lock, _storage_errors():
+            rows = self._conn.execute(_SUITES).fetchall()
+        ends = [r["held"] for r in rows if r["held"] is not None]
+        return float(min(ends)) if ends else None
+
+    def suite_reports(self, *, suite: str) -> list[schema.DueReport]:
+        """Every run of the suite that asked the server to report, oldest first, with the
+        comment its step handed over and the hand-overs counted."""
+        with self._lock, _storage_errors():
+            rows = self._conn.execute(
+                "SELECT runs.*, sr.comment_id AS handed_comment_id, sr.hand_overs AS hand_overs "
+                "FROM runs JOIN server_reports AS sr USING (run_id) WHERE runs.suite = ? "
+                "ORDER BY runs.created_at, runs.rowid",
+                (suite,),
+            ).fetchall()
+        return [
+            schema.DueReport(
+                row=schema.run_row(r), comment_id=r["handed_comment_id"], hand_overs=r["hand_overs"]
+            )
+            for r in rows
+        ]
 
     # --- webhook deliveries -------------------------------------------------------------------
 
@@ -436,6 +475,17 @@ class Store:
                 "SELECT 1 FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,)
             ).fetchone()
         return row is not None
+
+
+# Suites with a report not written yet whose runs all ended, with the latest hold of a run not
+# handed over (`held`, NULL when none is held); a HAVING clause the callers extend.
+_SUITES = (
+    "SELECT runs.suite AS suite, MAX(CASE WHEN sr.hand_overs = 0 THEN sr.held_until END) AS held "
+    "FROM runs JOIN server_reports AS sr USING (run_id) WHERE runs.suite IN ("
+    "SELECT runs.suite FROM runs JOIN server_reports USING (run_id) "
+    "WHERE server_reports.done_at IS NULL AND runs.suite IS NOT NULL) "
+    "GROUP BY runs.suite HAVING SUM(runs.status IN ('pending', 'running')) = 0 "
+)
 
 
 def _create_private(path: Path) -> None:

@@ -23,7 +23,7 @@ from evals_action import (
     stats,
     suite_model,
 )
-from evals_action.suite import attempt, judge, report, results, scheduler
+from evals_action.suite import attempt, hand_off, judge, report, results, scheduler
 from evals_action.suite import sink as suite_sink
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ def comment_key(config: settings.Settings) -> str:
 def run(*, step: Step) -> int:
     config, deps = step.config, step.deps
     suite_id = deps.new_id()
+    if not config.wait:  # the evals server writes the final report (`hand_off`)
+        return hand_off.run(step=step, suite_id=suite_id, comment_key=comment_key(config))
     stop = threading.Event()
     out = suite_sink.open_sink(step=step, stop=stop)
     advertised = threading.Event()  # the server said runs of one step never supersede

@@ -35,12 +35,16 @@ def open_sink(*, step: flow.Step, stop: threading.Event) -> SuiteSink:
 
 
 class SuiteSink:
-    def __init__(self, *, step: flow.Step) -> None:
+    def __init__(self, *, step: flow.Step, comment_id: int | None = None) -> None:
         self._step = step
+        # the comment to edit (the evals server, reporting for a step that handed it over);
+        # after `close`, the comment written, if any (what a step that does not wait hands over)
+        self.comment_id = comment_id
         self._io = step.deps.step
         self._config = step.config
         self._lock = threading.Lock()
         self.titles: dict[str, str] = {}
+        self.comment_failure: str | None = None  # why GitHub refused the comment, if it did
         self._contexts: dict[str, str] = {}  # fixed at a prompt's first status, reused after
         self._aggregate = bool(self._config.status_context) and len(self._config.prompt_ids) > 1
         self._github = (
@@ -56,7 +60,7 @@ class SuiteSink:
         """A run's first read: the prompt's pending status, once per prompt (or per step)."""
         with self._lock:
             first_of_prompt = prompt_id not in self.titles
-            self.titles.setdefault(prompt_id, self._io.secrets.redact(run.prompt_title or ""))
+            self.known(prompt_id=prompt_id, run=run)
             if not first_of_prompt or (self._aggregate and len(self.titles) > 1):
                 return
             self._status(
@@ -65,6 +69,17 @@ class SuiteSink:
                 description=outcome.running(run).text,
                 url=run.run_url,
             )
+
+    def known(self, *, prompt_id: str, run: models.Run) -> None:
+        """The prompt's title, from its first run read (which names its status context)."""
+        self.titles.setdefault(prompt_id, self._io.secrets.redact(run.prompt_title or ""))
+
+    def flush(self) -> bool:
+        """Write the statuses queued so far and stop the writer (a step that does not wait);
+        False when one could not be written."""
+        ok = self._writer.drain()
+        self._writer.close()
+        return ok
 
     def prompt_done(self, prompt: suite_model.PromptResult) -> None:
         """A prompt's last run ended: its final status can go out now (several contexts)."""
@@ -91,9 +106,7 @@ class SuiteSink:
             else:
                 for prompt, status in zip(result.prompts, statuses, strict=True):
                     self._final(prompt_id=prompt.prompt_id, status=status)
-        ok = self._writer.drain()
-        self._writer.close()
-        return ok
+        return self.flush()
 
     def _final(self, *, prompt_id: str, status: report.PromptStatus) -> None:
         self._status(
@@ -119,23 +132,36 @@ class SuiteSink:
         pr = self._step.target.pr_number
         if self._config.skip_comment or not pr:
             return
+        writer: github_suite_comment.SharedComment | github_comments.StickyComment
         try:
             if result.comment_key:
-                github_suite_comment.SharedComment(
+                writer = github_suite_comment.SharedComment(
                     github=self._step.github,
                     issue_number=pr,
                     comment_key=result.comment_key,
                     sleep=self._step.deps.sleep,
                     rand=self._step.deps.rand,
-                ).upsert(suite_comment.sections(result, redact=self._io.secrets.redact))
+                    known_id=self.comment_id,
+                )
+                writer.upsert(suite_comment.sections(result, redact=self._io.secrets.redact))
             else:
-                github_comments.StickyComment(
+                writer = github_comments.StickyComment(
                     github=self._step.github,
                     issue_number=pr,
                     prompt_id=result.prompts[0].prompt_id,
-                ).upsert(body)
+                    known_id=self.comment_id,
+                )
+                writer.upsert(body)
+            self.comment_id = writer.comment_id
         except errors.GitHubError as exc:
+            self.comment_failure = exc.message
             self._io.annotate("warning", f"PR comment not written: {exc.message}")
+
+    @property
+    def failures(self) -> list[str]:
+        """What GitHub refused (statuses, the comment), for a caller that retries."""
+        found = list(self._github.failures) if self._github is not None else []
+        return found + ([f"PR comment: {self.comment_failure}"] if self.comment_failure else [])
 
     def _context(self, prompt_id: str) -> str:
         """From the title, as for one run; a title whose context another prompt of the step

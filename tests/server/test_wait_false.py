@@ -211,23 +211,24 @@ def test_a_dry_run_asks_the_server_nothing(tmp_path: Path, github: FakeGitHub) -
     assert github.comments(helpers.PR) == []
 
 
-SUITE = "wait false takes one prompt, one run and no comment-key"
-
-
 @pytest.mark.parametrize(
     ("more", "args", "words"),
     [
-        ({"EVALS_REPEATS": "3"}, (), SUITE),
-        ({"EVALS_PROMPT_ID": "signup,other"}, (), SUITE),
-        ({"EVALS_COMMENT_KEY": "shared"}, (), SUITE),
+        (
+            {"EVALS_REPEATS": "2", "EVALS_MAX_REPEATS": "5", "EVALS_PROMPT_ID": "signup,other"},
+            (),
+            "max-repeats (5) above repeats (2) needs a step that waits",
+        ),
+        ({"EVALS_BUDGET_USD": "2.5"}, (), "wait false starts every run at once, so budget-usd"),
         ({}, ("--local",), "and --local writes nothing there: drop one of them"),
     ],
 )
-def test_wait_false_is_refused_where_nobody_would_write_the_report(
+def test_wait_false_is_refused_where_nobody_would_decide_or_write(
     tmp_path: Path, github: FakeGitHub, more: dict[str, str], args: tuple[str, ...], words: str
 ) -> None:
-    """A suite's shared comment is written by the step that waits, and `--local` writes
-    nothing to GitHub: with `wait: false` each is one line, exit 2, before anything starts."""
+    """Adaptive sampling and a budget decide after each run, which a step that does not wait
+    cannot, and `--local` writes nothing to GitHub: with `wait: false` each is one line, exit 2,
+    before anything starts."""
     with FakeEvals() as evals:
         helpers.seed(None, evals)
         env = {**_env(tmp_path, github, url=evals.url, key=evals.api_key), **more}
@@ -237,4 +238,6 @@ def test_wait_false_is_refused_where_nobody_would_write_the_report(
     helpers.no_traceback(result)
     assert asked == []
     (line,) = [line for line in result.log.splitlines() if words in line]
+    assert line.startswith("::error") or args, result.log  # one error line, in Actions' form
     assert _states(github) == []
+    assert github.comments(helpers.PR) == []
