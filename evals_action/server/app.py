@@ -125,8 +125,8 @@ def create_app(
             yield
         finally:
             work.stop()
-            if reports is not None:
-                reports.close()
+            if reports is not None:  # waits for a report being written, off the event loop
+                await asyncio.to_thread(reports.close)
             changes.bind(loop=None)
             db.close()
             lock.release()

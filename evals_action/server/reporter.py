@@ -44,6 +44,7 @@ from evals_action.server import api, config, report_request, schema, store, suit
 log = logging.getLogger("evals_action.server")
 
 ATTEMPTS = 3  # writes of one run's report before it ends in `error`
+CLOSE_SECONDS = 5.0  # how long a stopping server waits for a report being written
 _BASELINE_PAGES = 5
 
 
@@ -68,6 +69,7 @@ class ServerReporter:
         self._secrets, self._stop, self._delay = secrets, stop, retry_delay
         self._github, self._clock = github, clock
         self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
         # Whose comments the server's token writes, learned once (one `GET /user` per server,
         # not per report): the token, or the App, is the server's own for its whole life.
         self._identity: str | None = None
@@ -106,12 +108,16 @@ class ServerReporter:
     def resume(self) -> None:
         """Start writing reports in the background: those a stopped server left due first,
         then each as it falls due."""
-        threading.Thread(target=self._loop, daemon=True, name="evals-reports").start()
+        self._thread = threading.Thread(target=self._loop, daemon=True, name="evals-reports")
+        self._thread.start()
 
-    def close(self) -> None:
-        """Stop the background writer (the server is stopping; unwritten reports stay due)."""
+    def close(self, *, timeout: float = CLOSE_SECONDS) -> None:
+        """Stop the background writer and wait (up to `timeout`) for it to let go of the
+        database, which closes next; unwritten reports stay due for the next start."""
         self._stop.set()
         self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -127,6 +133,8 @@ class ServerReporter:
                 ends = (self._db.next_hold_end(), self._db.next_suite_hold_end())
                 hold_ends = min((e for e in ends if e is not None), default=None)
             except Exception:  # noqa: BLE001 - logged; tried again shortly
+                if self._stop.is_set():
+                    return  # the server is stopping: the database may be closed already
                 log.exception("could not write the reports due")
                 hold_ends = self._clock() + self._delay
             # A held report is looked at again when its hold ends (at most a second late, so

@@ -136,12 +136,13 @@ class SuiteReports:
         repository = str(rows[0].repository)
         try:
             token = self._tokens.token(repository=repository)
+            identity = self._tokens.login()  # an App: `<slug>[bot]`; a token: None (GET /user)
         except errors.GitHubError as exc:
             return [exc.message]
         target = models.Target(
             sha=rows[0].sha, pr_number=rows[0].pull_request, repository=repository
         )
-        github = self._client(token=token, repository=repository)
+        github = self._client(token=token, repository=repository, identity=identity)
         step = flow.Step(
             config=config,
             deps=self._deps(token=token, github=github),
@@ -192,7 +193,9 @@ class SuiteReports:
             runs_planned=len(config.prompt_ids) * config.repeats,
         )
 
-    def _client(self, *, token: str, repository: str) -> Callable[..., github_api.GitHub]:
+    def _client(
+        self, *, token: str, repository: str, identity: str | None
+    ) -> Callable[..., github_api.GitHub]:
         """One GitHub façade with the server's token, built when first asked for."""
         made: list[github_api.GitHub] = []
 
@@ -204,6 +207,7 @@ class SuiteReports:
                         api_url=self._api_url,
                         repository=repository,
                         user_agent=transport.USER_AGENT,
+                        identity=identity,
                     )
                 )
             return made[0]

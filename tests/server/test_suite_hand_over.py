@@ -344,3 +344,41 @@ def test_a_suite_superseded_by_a_newer_step_leaves_the_report_to_it(
     (comment,) = github.comments(helpers.PR)
     assert newer.json()["runId"].replace("-", "")[:10] in comment["body"]
     assert older.json()["runId"].replace("-", "")[:10] not in comment["body"]
+
+
+def test_a_server_with_an_app_finds_its_own_suite_comment_again(
+    tmp_path: Path, github: FakeGitHub
+) -> None:
+    """Two suites on one PR whose steps never handed a comment over: the server (an App, which
+    writes as `<slug>[bot]` and gets 403 from `GET /user`) finds the comment it wrote for the
+    first one and edits it for the second: one comment, no `GET /user`."""
+    from tests.fakes.oidc import new_key
+
+    from .test_github_app import APP_ID, INSTALLATION, _pem, _public_pem
+
+    key = new_key()
+    github.add_app(app_id=APP_ID, public_key_pem=_public_pem(key), installation_id=INSTALLATION)
+    app = reporting_config.GitHubSettings(
+        api_url=github.url, app_id=str(APP_ID), private_key=_pem(key)
+    )
+    with_app = dataclasses.replace(
+        _settings(github), reporting=reporting_config.ReportingConfig(github=app)
+    )
+    rollouts = FakeRollouts()
+    with running_server(
+        database=tmp_path / "db", settings_=with_app, client_factory=rollouts.factory
+    ) as server:
+        for n, suite in enumerate(("s-1", "s-2"), start=1):
+            answer = _start(
+                server, attempt=1, inputs={"prompt-id": "login"}, suite=suite, hold=False
+            )
+            assert answer.status_code == 201, answer.text
+            rollouts.finish(rollouts.started(n)[-1], result={"outcome": "succeeded", "score": 70})
+            _until(
+                lambda n=n: len(github.statuses(helpers.HEAD_SHA)) == n,  # type: ignore[misc]
+                lambda: [f"{r.method} {r.route}" for r in github.requests],
+            )
+    (comment,) = github.comments(helpers.PR)
+    assert comment["user"]["login"] == f"evals-app-{APP_ID}[bot]"
+    assert not [r for r in github.requests if r.route == "/user"]
+    assert not github.take_violations()
