@@ -1,4 +1,6 @@
-"""SQLite storage for runs, their files and API keys (standard library `sqlite3`).
+"""SQLite storage (standard library `sqlite3`): `Store` opens the database and holds the runs
+and their files; its other tables are its parts `store_reports` (the server's GitHub reports)
+and `store_access` (API keys, webhook deliveries), over `store_base`'s connection and lock.
 
 The database file is opened in WAL mode with `synchronous=FULL`, so a committed write survives a
 crash of the server or the machine. The migrations in `schema` run on open. Every state change
@@ -29,21 +31,28 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from evals_action import errors
-from evals_action.server import report_request, schema, supersession, traces
+from evals_action.server import (
+    report_request,
+    schema,
+    store_access,
+    store_base,
+    store_reports,
+    supersession,
+    traces,
+)
 
 # The row types, by the names the rollout worker (server/runner.py) still uses.
 RunRow = schema.RunRow
 NewRun = schema.NewRun
 
 
-class StorageError(errors.EvalsActionError):
-    """The database refused a statement: disk full, read-only file, I/O error, locked."""
+StorageError = store_base.StorageError
+_storage_errors = store_base.storage_errors
 
 
 class DatabaseUnavailable(errors.EvalsActionError):
@@ -52,7 +61,7 @@ class DatabaseUnavailable(errors.EvalsActionError):
     exit_code = 2
 
 
-class Store:
+class Store(store_reports.ReportTables, store_access.AccessTables):
     """The database. `on_change(run_id)` is called after every committed status change."""
 
     def __init__(
@@ -101,19 +110,6 @@ class Store:
     def _migrate(self) -> None:
         with self._transaction() as conn:
             schema.migrate(conn=conn)
-
-    @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock, _storage_errors():
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._conn
-                self._conn.execute("COMMIT")
-            except BaseException:
-                if self._conn.in_transaction:  # a failed COMMIT (disk full) leaves it open
-                    with suppress(sqlite3.Error):
-                        self._conn.execute("ROLLBACK")
-                raise
 
     # --- runs ---------------------------------------------------------------------------------
 
@@ -332,161 +328,6 @@ class Store:
             ).fetchall()
         return [str(r["suite"]) for r in rows]
 
-    # --- the server's own GitHub reports ---------------------------------------------------
-
-    def reports_due(self) -> list[schema.DueReport]:
-        """Ended runs whose final report the server has yet to write, oldest first; a report
-        held for its step (`report.hold`) only once the step handed it over or the hold ended."""
-        with self._lock, _storage_errors():
-            rows = self._conn.execute(
-                "SELECT runs.*, server_reports.comment_id AS handed_comment_id, "
-                "server_reports.hand_overs AS hand_overs "
-                "FROM runs JOIN server_reports USING (run_id) WHERE "
-                "server_reports.done_at IS NULL AND runs.status NOT IN ('pending', 'running') "
-                "AND runs.suite IS NULL "  # a suite's runs report together: `suites_due`
-                "AND (server_reports.held_until IS NULL OR server_reports.hand_overs > 0 "
-                "OR server_reports.held_until <= ?) ORDER BY runs.created_at",
-                (self._clock(),),
-            ).fetchall()
-        return [
-            schema.DueReport(
-                row=schema.run_row(r), comment_id=r["handed_comment_id"], hand_overs=r["hand_overs"]
-            )
-            for r in rows
-        ]
-
-    def next_hold_end(self) -> float | None:
-        """When the first held report of an ended run falls due without its hand-over."""
-        with self._lock, _storage_errors():
-            found = self._conn.execute(
-                "SELECT MIN(server_reports.held_until) FROM server_reports JOIN runs "
-                "USING (run_id) WHERE server_reports.done_at IS NULL "
-                "AND server_reports.hand_overs = 0 AND server_reports.held_until IS NOT NULL "
-                "AND runs.status NOT IN ('pending', 'running') AND runs.suite IS NULL"
-            ).fetchone()[0]
-        return None if found is None else float(found)
-
-    def hand_over(self, *, run_id: str, comment_id: int | None) -> bool:
-        """The step wrote its pending status and comment: the report is the server's now (due
-        again if it was written already). False when the run asked for no report."""
-        with self._transaction() as conn:
-            changed = conn.execute(
-                "UPDATE server_reports SET hand_overs = hand_overs + 1, comment_id = ?, "
-                "done_at = NULL WHERE run_id = ?",
-                (comment_id, run_id),
-            ).rowcount
-        return bool(changed)
-
-    def report_done(self, *, run_id: str, hand_overs: int) -> None:
-        """The final report was written (or ended in `error`): not due any more, unless a
-        hand-over came while it was being written (then it is written again)."""
-        with self._transaction() as conn:
-            conn.execute(
-                "UPDATE server_reports SET done_at = ? WHERE run_id = ? AND hand_overs = ?",
-                (self._clock(), run_id, hand_overs),
-            )
-
-    # --- a suite's report (`suite_reporter`): once every run of the suite ended ---------------
-
-    def suites_due(self) -> list[str]:
-        """Suites whose runs asked the server to report, all ended, with a report not written
-        yet, and none held for the step's hand-over any more; oldest first."""
-        with self._lock, _storage_errors():
-            rows = self._conn.execute(
-                _SUITES + "AND (MAX(CASE WHEN sr.hand_overs = 0 THEN sr.held_until END) IS NULL "
-                "OR MAX(CASE WHEN sr.hand_overs = 0 THEN sr.held_until END) <= ?) "
-                "ORDER BY MIN(runs.created_at)",
-                (self._clock(),),
-            ).fetchall()
-        return [str(r["suite"]) for r in rows]
-
-    def next_suite_hold_end(self) -> float | None:
-        """When the first suite whose runs all ended falls due without its hand-over."""
-        with self._lock, _storage_errors():
-            rows = self._conn.execute(_SUITES).fetchall()
-        ends = [r["held"] for r in rows if r["held"] is not None]
-        return float(min(ends)) if ends else None
-
-    def suite_reports(self, *, suite: str) -> list[schema.DueReport]:
-        """Every run of the suite that asked the server to report, oldest first, with the
-        comment its step handed over and the hand-overs counted."""
-        with self._lock, _storage_errors():
-            rows = self._conn.execute(
-                "SELECT runs.*, sr.comment_id AS handed_comment_id, sr.hand_overs AS hand_overs "
-                "FROM runs JOIN server_reports AS sr USING (run_id) WHERE runs.suite = ? "
-                "ORDER BY runs.created_at, runs.rowid",
-                (suite,),
-            ).fetchall()
-        return [
-            schema.DueReport(
-                row=schema.run_row(r), comment_id=r["handed_comment_id"], hand_overs=r["hand_overs"]
-            )
-            for r in rows
-        ]
-
-    # --- webhook deliveries -------------------------------------------------------------------
-
-    def record_delivery(self, *, delivery_id: str, keep_seconds: float) -> bool:
-        """Remember a webhook delivery id; False when it was seen in the last `keep_seconds`
-        (a replay). Older ids are forgotten here, so the table stays bounded."""
-        now = self._clock()
-        with self._transaction() as conn:
-            conn.execute(
-                "DELETE FROM webhook_deliveries WHERE received_at < ?", (now - keep_seconds,)
-            )
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO webhook_deliveries (delivery_id, received_at) VALUES (?, ?)",
-                (delivery_id, now),
-            )
-        return cursor.rowcount == 1
-
-    def forget_delivery(self, *, delivery_id: str) -> None:
-        """Drop a delivery id that could not be handled, so GitHub's redelivery is accepted."""
-        with self._transaction() as conn:
-            conn.execute("DELETE FROM webhook_deliveries WHERE delivery_id = ?", (delivery_id,))
-
-    # --- keys ---------------------------------------------------------------------------------
-
-    def add_key(self, *, key_id: str, name: str, key_hash: str) -> None:
-        with self._transaction() as conn:
-            conn.execute(
-                "INSERT INTO api_keys (key_id, name, key_hash, created_at) VALUES (?, ?, ?, ?)",
-                (key_id, name, key_hash, self._clock()),
-            )
-
-    def list_keys(self) -> list[schema.KeyRow]:
-        with self._lock, _storage_errors():
-            rows = self._conn.execute(
-                "SELECT key_id, name, created_at, revoked_at FROM api_keys ORDER BY created_at"
-            ).fetchall()
-        return [schema.KeyRow(**dict(r)) for r in rows]
-
-    def revoke_key(self, *, key_id: str) -> bool:
-        with self._transaction() as conn:
-            cursor = conn.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE key_id = ? AND revoked_at IS NULL",
-                (self._clock(), key_id),
-            )
-        return cursor.rowcount == 1
-
-    def key_is_active(self, *, key_hash: str) -> bool:
-        with self._lock, _storage_errors():
-            row = self._conn.execute(
-                "SELECT 1 FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (key_hash,)
-            ).fetchone()
-        return row is not None
-
-
-# Suites with a report not written yet whose runs all ended, with the latest hold of a run not
-# handed over (`held`, NULL when none is held); a HAVING clause the callers extend.
-_SUITES = (
-    "SELECT runs.suite AS suite, MAX(CASE WHEN sr.hand_overs = 0 THEN sr.held_until END) AS held "
-    "FROM runs JOIN server_reports AS sr USING (run_id) WHERE runs.suite IN ("
-    "SELECT runs.suite FROM runs JOIN server_reports USING (run_id) "
-    "WHERE server_reports.done_at IS NULL AND runs.suite IS NOT NULL) "
-    "GROUP BY runs.suite HAVING SUM(runs.status IN ('pending', 'running')) = 0 "
-)
-
 
 def _create_private(path: Path) -> None:
     """Create a missing database file with mode 0600 (SQLite would use 0644 minus the umask)."""
@@ -494,11 +335,3 @@ def _create_private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     except OSError:  # it exists already, or cannot be made: sqlite3 says why on connect
         return
-
-
-@contextmanager
-def _storage_errors() -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StorageError(f"database error: {exc}") from exc
