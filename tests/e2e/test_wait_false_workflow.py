@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from evals_action.server import keys, serving, store
+from tests.fakes import oidc as fake_oidc
 from tests.fakes.gated_agent import GatedAgent
 
 from . import harness, servers
@@ -45,24 +46,37 @@ PROMPT = "create-project"
 class Served:
     """`evals-action serve` in a child process, and an API key for it."""
 
-    def __init__(self, *, tmp: pathlib.Path, github: servers.FakeProcess, agent_url: str) -> None:
+    def __init__(
+        self,
+        *,
+        tmp: pathlib.Path,
+        github: servers.FakeProcess,
+        agent_url: str,
+        oidc_issuer: str = "",
+    ) -> None:
         tmp.mkdir()
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
         config = tmp / "prompts.toml"
         config.write_text(
             "[server]\npoll_interval_seconds = 0.05\n"
             f'[[prompts]]\nid = "{PROMPT}"\ntext = "Create a project."\n'
             f'[prompts.rollout]\ntarget = "remote"\nurl = "{agent_url}"\n'
-            f'[github]\napi_url = "{github.url}"\ntoken_env = "E2E_SERVER_GITHUB_TOKEN"\n',
+            f'[github]\napi_url = "{github.url}"\ntoken_env = "E2E_SERVER_GITHUB_TOKEN"\n'
+            + (
+                f'[oidc]\nissuer = "{oidc_issuer}"\naudience = "{self.url}"\n'
+                f'[[oidc.allow]]\nrepository = "{REPOSITORY}"\n'
+                if oidc_issuer
+                else ""
+            ),
             encoding="utf-8",
         )
         database = tmp / "evals.sqlite3"
         db = store.Store(path=database)
         _, self.key = keys.create(store=db, name="e2e")
         db.close()
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
         env = {k: v for k, v in os.environ.items() if not k.startswith(("EVALS_", "GITHUB_"))}
         self.log = tmp / "serve.log"
         with self.log.open("w", encoding="utf-8") as out:
@@ -174,3 +188,53 @@ def _comments(github: servers.FakeProcess) -> list[dict[str, Any]]:
     comments = github.state()["comments"].get(str(PR), [])
     assert isinstance(comments, list)
     return comments
+
+
+OIDC_NAME = "Agent evals with OIDC, no API key"
+
+
+@covers(OIDC_NAME)
+def test_a_job_without_an_api_key_authenticates_with_its_oidc_token(
+    tmp_path: pathlib.Path,
+    github: servers.FakeProcess,
+    workspace: harness.Workspace,
+    agent: tuple[GatedAgent, str],
+) -> None:
+    """docs/server.md's OIDC workflow: no `api-key`; the runner's token endpoint (a loopback
+    stand-in, as act has none) gives the job a token for the server's URL, the server verifies it
+    against the issuer's keys and its allow-list, and the run is reported as with a key."""
+    gated, agent_url = agent
+    gated.gate.set()  # the agent answers at once: the step waits for the end
+    github.op("add_pull", number=PR, head_sha=HEAD_SHA)
+    with fake_oidc.FakeIssuer(repository=REPOSITORY) as issuer:
+        served = Served(
+            tmp=tmp_path / "server", github=github, agent_url=agent_url, oidc_issuer=issuer.issuer
+        )
+        try:
+            result = harness.start(
+                workspace=workspace,
+                workflow_text=WORKFLOWS[OIDC_NAME].text,
+                event_name="pull_request",
+                event=pull_request_event(),
+                secrets={"GITHUB_TOKEN": TOKEN},
+                variables={"EVALS_API_BASE_URL": served.url},
+                env={
+                    "GITHUB_API_URL": github.url,
+                    "ACTIONS_ID_TOKEN_REQUEST_URL": issuer.request_url,
+                    "ACTIONS_ID_TOKEN_REQUEST_TOKEN": fake_oidc.REQUEST_TOKEN,
+                },
+                repository=REPOSITORY,
+            ).wait()
+        finally:
+            served.stop()
+        asked = [r for r in issuer.requests if r.path == "/_apis/token"]
+        violations = issuer.take_violations()
+    assert result.returncode == 0, result.log
+    assert result.job_result("eval") == "success", result.log
+    assert result.step_lines(contains="authenticating with the job's OIDC token"), result.log
+    assert [r.query.get("audience") for r in asked] == [served.url]  # the server's URL
+    assert violations == []
+    assert [s["state"] for s in _statuses(github)] == ["pending", "success"]
+    assert result.leaked([TOKEN, fake_oidc.REQUEST_TOKEN]) == [], "a secret reached act's log"
+    assert fake_oidc.REQUEST_TOKEN not in served.log.read_text(encoding="utf-8")
+    assert github.state().get("violations", []) == []
