@@ -11,9 +11,9 @@ A run asks for it in its start request (`context.report = {"by": "server", ...}`
 reports as they fall due: when the run ends, or, for a run held for the action's step
 (`hold`), once the step handed it over (then on the comment it names) or the hold ended.
 
-A GitHub refusal is logged and retried a bounded number of times; if the comment or status
-still cannot be written, the status says `error` with the reason (when GitHub takes that), so
-it never stays `pending`.
+A GitHub refusal is logged and retried a bounded number of times (`report_retries`); if the
+comment or status still cannot be written, the status says `error` with the reason (when GitHub
+takes that), so it never stays `pending`.
 """
 
 from __future__ import annotations
@@ -32,14 +32,21 @@ from evals_action import (
     github_app,
     models,
     outcome,
-    polling,
     reporting,
     settings,
     sinks,
     transport,
 )
 from evals_action.backends import evals_api_baselines
-from evals_action.server import api, config, report_request, schema, store, suite_reporter
+from evals_action.server import (
+    api,
+    config,
+    report_request,
+    report_retries,
+    schema,
+    store,
+    suite_reporter,
+)
 
 log = logging.getLogger("evals_action.server")
 
@@ -159,25 +166,20 @@ class ServerReporter:
         run = models.Run.from_wire(api.run_json(run=row, public_url=self._public_url))
         result = outcome.final(run)
         baseline = self._baseline(run=run) if result.completed else None
-        problems: list[str] = []
-        for attempt in range(1, ATTEMPTS + 1):
-            problems = self._write(
+        problems = report_retries.write(
+            what=f"run {row.run_id}",
+            attempt=lambda: self._write(
                 row=row, run=run, result=result, baseline=baseline, comment_id=comment_id
-            )
-            if not problems:
-                return True
-            log.warning(
-                "run %s: GitHub refused the report (attempt %d of %d): %s",
-                row.run_id,
-                attempt,
-                ATTEMPTS,
-                "; ".join(problems),
-            )
-            delays = polling.expo_delays(base_delay=self._delay, count=attempt)
-            if attempt < ATTEMPTS and self._stop.wait(delays[-1]):
-                return False
-        reason = f"The evals server could not write the report to GitHub ({problems[0]})"
-        failed = outcome.unavailable(run, reason=reason)
+            ),
+            attempts=ATTEMPTS,
+            base_delay=self._delay,
+            stop=self._stop,
+        )
+        if problems is None:
+            return False  # the server stopped: the report stays due for the next start
+        if not problems:
+            return True
+        failed = outcome.unavailable(run, reason=report_retries.failure_reason(problems))
         self._write(row=row, run=run, result=failed, baseline=None, comment_id=comment_id)
         return False
 

@@ -20,7 +20,6 @@ with the reason, so none stays `pending`. A failed run is not retried (no step w
 from __future__ import annotations
 
 import io
-import logging
 import random
 import threading
 from collections.abc import Callable, Sequence
@@ -33,18 +32,15 @@ from evals_action import (
     github_app,
     models,
     outcome,
-    polling,
     settings,
     stats,
     suite_model,
     transport,
 )
 from evals_action.backends import evals_api_baselines
-from evals_action.server import api, schema, store
+from evals_action.server import api, report_retries, schema, store
 from evals_action.suite import flow, judge
 from evals_action.suite import sink as suite_sink
-
-log = logging.getLogger("evals_action.server")
 
 Settings = Callable[..., settings.Settings]  # reporter.action_settings: (row=, public_url=)
 
@@ -98,24 +94,20 @@ class SuiteReports:
             models.Run.from_wire(api.run_json(run=r, public_url=self._public_url)) for r in rows
         ]
         ended = {run.run_id: outcome.final(run) for run in runs}
-        problems: list[str] = []
-        for attempt in range(1, self._attempts + 1):
-            problems = self._write(
+        problems = report_retries.write(
+            what=f"suite {suite}",
+            attempt=lambda: self._write(
                 suite=suite, config=config, rows=rows, runs=runs, ended=ended, comment_id=comment_id
-            )
-            if not problems:
-                return True
-            log.warning(
-                "suite %s: GitHub refused the report (attempt %d of %d): %s",
-                suite,
-                attempt,
-                self._attempts,
-                "; ".join(problems),
-            )
-            delays = polling.expo_delays(base_delay=self._delay, count=attempt)
-            if attempt < self._attempts and self._stop.wait(delays[-1]):
-                return False
-        reason = f"The evals server could not write the report to GitHub ({problems[0]})"
+            ),
+            attempts=self._attempts,
+            base_delay=self._delay,
+            stop=self._stop,
+        )
+        if problems is None:
+            return False  # the server stopped: the report stays due for the next start
+        if not problems:
+            return True
+        reason = report_retries.failure_reason(problems)
         failed = {run.run_id: outcome.unavailable(run, reason=reason) for run in runs}
         self._write(
             suite=suite, config=config, rows=rows, runs=runs, ended=failed, comment_id=comment_id
