@@ -11,7 +11,7 @@ A run asks for it in its start request (`context.report = {"by": "server", ...}`
 reports as they fall due: when the run ends, or, for a run held for the action's step
 (`hold`), once the step handed it over (then on the comment it names) or the hold ended.
 
-A GitHub refusal is logged and retried a bounded number of times (`report_retries`); if the
+A GitHub refusal is logged and retried a bounded number of times (`report_writing`); if the
 comment or status still cannot be written, the status says `error` with the reason (when GitHub
 takes that), so it never stays `pending`.
 """
@@ -42,7 +42,7 @@ from evals_action.server import (
     api,
     config,
     report_request,
-    report_retries,
+    report_writing,
     schema,
     store,
     suite_reporter,
@@ -50,7 +50,7 @@ from evals_action.server import (
 
 log = logging.getLogger("evals_action.server")
 
-ATTEMPTS = 3  # writes of one run's report before it ends in `error`
+ATTEMPTS = report_writing.ATTEMPTS  # writes of one report before it ends in `error`
 CLOSE_SECONDS = 5.0  # how long a stopping server waits for a report being written
 _BASELINE_PAGES = 5
 
@@ -71,34 +71,29 @@ class ServerReporter:
         github: Callable[..., github_api.GitHub] = github_api.GitHub,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self._db, self._tokens, self._api_url = db, tokens, api_url
-        self._public_url = public_url.rstrip("/")
-        self._secrets, self._stop, self._delay = secrets, stop, retry_delay
-        self._github, self._clock = github, clock
+        self._w = report_writing.Writing(
+            db=db,
+            tokens=tokens,
+            api_url=api_url,
+            public_url=public_url.rstrip("/"),
+            secrets=secrets,
+            stop=stop,
+            retry_delay=retry_delay,
+            github=github,
+            clock=clock,
+        )
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         # Whose comments the server's token writes, learned once (one `GET /user` per server,
         # not per report): the token, or the App, is the server's own for its whole life.
         self._identity: str | None = None
-        self._suites = suite_reporter.SuiteReports(
-            db=db,
-            tokens=tokens,
-            api_url=api_url,
-            public_url=public_url,
-            secrets=secrets,
-            stop=stop,
-            settings_of=action_settings,
-            attempts=ATTEMPTS,
-            retry_delay=retry_delay,
-            github=github,
-            clock=clock,
-        )
+        self._suites = suite_reporter.SuiteReports(writing=self._w, settings_of=action_settings)
 
     def why_not(self, repository: str) -> str | None:
         """None when the server can write reports on `repository` (for an App: it is installed
         there and a token can be minted); else why not, naming no secret."""
         try:
-            self._tokens.token(repository=repository)
+            self._w.tokens.token(repository=repository)
         except errors.GitHubError as exc:
             return exc.message
         return None
@@ -121,39 +116,39 @@ class ServerReporter:
     def close(self, *, timeout: float = CLOSE_SECONDS) -> None:
         """Stop the background writer and wait (up to `timeout`) for it to let go of the
         database, which closes next; unwritten reports stay due for the next start."""
-        self._stop.set()
+        self._w.stop.set()
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout)
 
     def _loop(self) -> None:
-        while not self._stop.is_set():
+        while not self._w.stop.is_set():
             self._wake.clear()
             try:
-                for due in self._db.reports_due():
-                    if self._stop.is_set():
+                for due in self._w.db.reports_due():
+                    if self._w.stop.is_set():
                         return
                     self._report_once(due=due)
                 self._suites.write_due()  # a suite's runs report together (`suite_reporter`)
-                if self._stop.is_set():
+                if self._w.stop.is_set():
                     return
-                ends = (self._db.next_hold_end(), self._db.next_suite_hold_end())
+                ends = (self._w.db.next_hold_end(), self._w.db.next_suite_hold_end())
                 hold_ends = min((e for e in ends if e is not None), default=None)
             except Exception:  # noqa: BLE001 - logged; tried again shortly
-                if self._stop.is_set():
+                if self._w.stop.is_set():
                     return  # the server is stopping: the database may be closed already
                 log.exception("could not write the reports due")
-                hold_ends = self._clock() + self._delay
+                hold_ends = self._w.clock() + self._w.retry_delay
             # A held report is looked at again when its hold ends (at most a second late, so
             # a clock that jumps is noticed), or at once when a run ends or is handed over.
-            wait = None if hold_ends is None else min(1.0, max(0.0, hold_ends - self._clock()))
+            wait = None if hold_ends is None else min(1.0, max(0.0, hold_ends - self._w.clock()))
             self._wake.wait(wait)
 
     def _report_once(self, *, due: schema.DueReport) -> None:
         """Report, then mark it done, unless the server stopped midway (then it stays due)."""
         self.report(row=due.row, comment_id=due.comment_id)
-        if not self._stop.is_set():
-            self._db.report_done(run_id=due.row.run_id, hand_overs=due.hand_overs)
+        if not self._w.stop.is_set():
+            self._w.db.report_done(run_id=due.row.run_id, hand_overs=due.hand_overs)
 
     def report(self, *, row: schema.RunRow, comment_id: int | None = None) -> bool:
         """Write the final status and comment of an ended run (on the step's comment
@@ -163,23 +158,20 @@ class ServerReporter:
             return True  # without a pull request: the commit status only (the sink's target)
         if row.status == models.SUPERSEDED:
             return True  # the run that superseded it reports on the same context
-        run = models.Run.from_wire(api.run_json(run=row, public_url=self._public_url))
+        run = models.Run.from_wire(api.run_json(run=row, public_url=self._w.public_url))
         result = outcome.final(run)
         baseline = self._baseline(run=run) if result.completed else None
-        problems = report_retries.write(
+        problems = self._w.retried(
             what=f"run {row.run_id}",
             attempt=lambda: self._write(
                 row=row, run=run, result=result, baseline=baseline, comment_id=comment_id
             ),
-            attempts=ATTEMPTS,
-            base_delay=self._delay,
-            stop=self._stop,
         )
         if problems is None:
             return False  # the server stopped: the report stays due for the next start
         if not problems:
             return True
-        failed = outcome.unavailable(run, reason=report_retries.failure_reason(problems))
+        failed = outcome.unavailable(run, reason=report_writing.failure_reason(problems))
         self._write(row=row, run=run, result=failed, baseline=None, comment_id=comment_id)
         return False
 
@@ -195,20 +187,20 @@ class ServerReporter:
         """One attempt; the problems GitHub answered (none: all written)."""
         repository = str(row.repository)
         try:
-            token = self._tokens.token(repository=repository)
-            self._identity = self._identity or self._tokens.login()  # an App: `<slug>[bot]`
+            token, login = self._w.credentials(repository=repository)
+            self._identity = self._identity or login
         except errors.GitHubError as exc:
             return [exc.message]
-        step = actions_runtime.StepIO(stdout=io.StringIO(), secret_values=(*self._secrets, token))
-        inputs_ = action_settings(row=row, public_url=self._public_url)
+        step = actions_runtime.StepIO(stdout=io.StringIO(), secret_values=(*self._w.secrets, token))
+        inputs_ = action_settings(row=row, public_url=self._w.public_url)
         target = models.Target(sha=row.sha, pr_number=row.pull_request, repository=repository)
         clients: list[github_api.GitHub] = []
 
         def client() -> github_api.GitHub:
             clients.append(
-                self._github(
+                self._w.github(
                     token=token,
-                    api_url=self._api_url,
+                    api_url=self._w.api_url,
                     repository=repository,
                     user_agent=transport.USER_AGENT,
                     identity=self._identity,
@@ -240,17 +232,17 @@ class ServerReporter:
         it (`evals_api_baselines.baseline_candidate`)."""
         if not (run.report and run.report.metrics):
             return None
-        row = self._db.get_run(run_id=run.run_id)
+        row = self._w.db.get_run(run_id=run.run_id)
         prompt_id = row.prompt_id if row else ""
         for page in range(_BASELINE_PAGES):
-            rows = self._db.list_runs(
+            rows = self._w.db.list_runs(
                 prompt_id=prompt_id,
                 report_status="published",
                 limit=evals_api_baselines.BASELINE_PAGE_SIZE,
                 offset=page * evals_api_baselines.BASELINE_PAGE_SIZE,
             )
             for other in rows:
-                wire = api.run_json(run=other, public_url=self._public_url)
+                wire = api.run_json(run=other, public_url=self._w.public_url)
                 found = evals_api_baselines.baseline_candidate(wire, current_run_id=run.run_id)
                 if found is not None:
                     return found

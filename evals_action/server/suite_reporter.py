@@ -13,7 +13,7 @@ annotations go to a throwaway `StepIO`.
 
 The comment edited is the one the step handed over (a gone one falls back to the search). A
 suite with a superseded run is not reported: the newer step reports on the same contexts. A
-GitHub refusal is retried `reporter.ATTEMPTS` times; then every prompt's status says `error`
+GitHub refusal is retried `report_writing.ATTEMPTS` times; then every prompt's status says `error`
 with the reason, so none stays `pending`. A failed run is not retried (no step waits to).
 """
 
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import io
 import random
-import threading
 from collections.abc import Callable, Sequence
 
 from evals_action import (
@@ -29,7 +28,6 @@ from evals_action import (
     actions_runtime,
     errors,
     github_api,
-    github_app,
     models,
     outcome,
     settings,
@@ -38,7 +36,7 @@ from evals_action import (
     transport,
 )
 from evals_action.backends import evals_api_baselines
-from evals_action.server import api, report_retries, schema, store
+from evals_action.server import api, report_writing, schema
 from evals_action.suite import flow, judge
 from evals_action.suite import sink as suite_sink
 
@@ -48,38 +46,20 @@ Settings = Callable[..., settings.Settings]  # reporter.action_settings: (row=, 
 class SuiteReports:
     """Writes the reports of the suites that fell due, with the server's GitHub credentials."""
 
-    def __init__(
-        self,
-        *,
-        db: store.Store,
-        tokens: github_app.TokenSource,
-        api_url: str,
-        public_url: str,
-        secrets: tuple[str, ...],
-        stop: threading.Event,
-        settings_of: Settings,
-        attempts: int,
-        retry_delay: float,
-        github: Callable[..., github_api.GitHub],
-        clock: Callable[[], float],
-    ) -> None:
-        self._db, self._tokens, self._api_url = db, tokens, api_url
-        self._public_url = public_url.rstrip("/")
-        self._secrets, self._stop, self._settings_of = secrets, stop, settings_of
-        self._attempts, self._delay = attempts, retry_delay
-        self._github, self._clock = github, clock
+    def __init__(self, *, writing: report_writing.Writing, settings_of: Settings) -> None:
+        self._w, self._settings_of = writing, settings_of
 
     def write_due(self) -> None:
         """Every suite due now; each marked done unless the server stopped midway."""
-        for suite in self._db.suites_due():
-            if self._stop.is_set():
+        for suite in self._w.db.suites_due():
+            if self._w.stop.is_set():
                 return
-            dues = self._db.suite_reports(suite=suite)
+            dues = self._w.db.suite_reports(suite=suite)
             self.report(suite=suite, rows=[d.row for d in dues], comment_id=_handed(dues))
-            if self._stop.is_set():
+            if self._w.stop.is_set():
                 return
             for due in dues:
-                self._db.report_done(run_id=due.row.run_id, hand_overs=due.hand_overs)
+                self._w.db.report_done(run_id=due.row.run_id, hand_overs=due.hand_overs)
 
     def report(self, *, suite: str, rows: Sequence[schema.RunRow], comment_id: int | None) -> bool:
         """Write the suite's final statuses and comment; False when GitHub refused them every
@@ -89,25 +69,22 @@ class SuiteReports:
             return True
         if any(r.status == models.SUPERSEDED for r in rows):
             return True  # the step that superseded it reports on the same contexts
-        config = self._settings_of(row=first, public_url=self._public_url)
+        config = self._settings_of(row=first, public_url=self._w.public_url)
         runs = [
-            models.Run.from_wire(api.run_json(run=r, public_url=self._public_url)) for r in rows
+            models.Run.from_wire(api.run_json(run=r, public_url=self._w.public_url)) for r in rows
         ]
         ended = {run.run_id: outcome.final(run) for run in runs}
-        problems = report_retries.write(
+        problems = self._w.retried(
             what=f"suite {suite}",
             attempt=lambda: self._write(
                 suite=suite, config=config, rows=rows, runs=runs, ended=ended, comment_id=comment_id
             ),
-            attempts=self._attempts,
-            base_delay=self._delay,
-            stop=self._stop,
         )
         if problems is None:
             return False  # the server stopped: the report stays due for the next start
         if not problems:
             return True
-        reason = report_retries.failure_reason(problems)
+        reason = report_writing.failure_reason(problems)
         failed = {run.run_id: outcome.unavailable(run, reason=reason) for run in runs}
         self._write(
             suite=suite, config=config, rows=rows, runs=runs, ended=failed, comment_id=comment_id
@@ -127,8 +104,7 @@ class SuiteReports:
         """One attempt through the action's own end of a suite; what GitHub refused."""
         repository = str(rows[0].repository)
         try:
-            token = self._tokens.token(repository=repository)
-            identity = self._tokens.login()  # an App: `<slug>[bot]`; a token: None (GET /user)
+            token, identity = self._w.credentials(repository=repository)
         except errors.GitHubError as exc:
             return [exc.message]
         target = models.Target(
@@ -194,9 +170,9 @@ class SuiteReports:
         def github(**_: str) -> github_api.GitHub:
             if not made:
                 made.append(
-                    self._github(
+                    self._w.github(
                         token=token,
-                        api_url=self._api_url,
+                        api_url=self._w.api_url,
                         repository=repository,
                         user_agent=transport.USER_AGENT,
                         identity=identity,
@@ -209,13 +185,13 @@ class SuiteReports:
     def _deps(self, *, token: str, github: Callable[..., github_api.GitHub]) -> action.Deps:
         """The suite code's collaborators; the step's outputs and summary go nowhere."""
         step_io = actions_runtime.StepIO(
-            stdout=io.StringIO(), secret_values=(*self._secrets, token)
+            stdout=io.StringIO(), secret_values=(*self._w.secrets, token)
         )
         return action.Deps(
             session=None,
             github=github,
             step=step_io,
-            clock=self._clock,
+            clock=self._w.clock,
             sleep=self._sleep,
             rand=random.uniform,
             new_id=lambda: "",
@@ -223,7 +199,7 @@ class SuiteReports:
         )
 
     def _sleep(self, seconds: float) -> None:
-        self._stop.wait(seconds)
+        self._w.stop.wait(seconds)
 
     def _baseline(
         self, prompt_id: str, ours: frozenset[str], *, limit: int
@@ -233,14 +209,14 @@ class SuiteReports:
         size = evals_api_baselines.BASELINE_PAGE_SIZE
 
         def page(number: int) -> list[object]:
-            rows = self._db.list_runs(
+            rows = self._w.db.list_runs(
                 prompt_id=prompt_id,
                 report_status="published",
                 limit=size,
                 offset=number * size,
                 default_branch=True,
             )
-            return [api.run_json(run=r, public_url=self._public_url) for r in rows]
+            return [api.run_json(run=r, public_url=self._w.public_url) for r in rows]
 
         return evals_api_baselines.sample_of(page, exclude=ours, limit=limit)
 

@@ -8,15 +8,20 @@ from __future__ import annotations
 import dataclasses
 import subprocess
 import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from evals_action import github_api, github_app, hand_over, models, settings
-from evals_action.server import report_request, reporter, reporting_config, suite_reporter
+from evals_action import github_app, hand_over, models, settings
+from evals_action.server import (
+    report_request,
+    report_writing,
+    reporter,
+    reporting_config,
+    suite_reporter,
+)
 from tests.fakes.github import FakeGitHub
 from tests.integration import helpers
 
@@ -298,19 +303,16 @@ def test_github_refusing_a_suites_comment_ends_in_error_statuses_never_pending(
         github.fail_next(
             method="POST", path_pattern=r"/issues/\d+/comments$", status=403, times=None
         )
-        reports = suite_reporter.SuiteReports(
+        writing = report_writing.Writing(
             db=server.db,
             tokens=github_app.StaticToken(github.token),
             api_url=github.url,
             public_url=server.url,
             secrets=(),
             stop=threading.Event(),
-            settings_of=reporter.action_settings,
-            attempts=reporter.ATTEMPTS,
             retry_delay=0.001,
-            github=github_api.GitHub,
-            clock=time.time,
         )
+        reports = suite_reporter.SuiteReports(writing=writing, settings_of=reporter.action_settings)
         rows = [d.row for d in server.db.suite_reports(suite="s-1")]
         assert not reports.report(suite="s-1", rows=rows, comment_id=None)
     statuses = github.statuses(helpers.HEAD_SHA)
