@@ -31,14 +31,40 @@ def errors(log: str) -> list[str]:
     return [line for line in log.splitlines() if line.startswith("::error")]
 
 
+# p-beta's baseline: half of its ten published runs passed
+SPLIT_BETA = (
+    published("p-beta", succeeded=True, count=5),
+    published("p-beta", succeeded=False, count=5),
+)
+
+
+def seeded(fake_github: FakeGitHub, fake_evals: FakeEvals, *baselines: list[Any]) -> None:
+    """The suite tests' PR and prompts, and these published runs as the baseline listing."""
+    seed(fake_github, fake_evals)
+    for runs in baselines:
+        fake_evals.add_baseline_runs(runs)
+
+
+def run(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals, **env: str
+) -> h.Result:
+    """The real CLI with these inputs; it never ends in a traceback."""
+    result = h.run_cli(h.environment(tmp_path, fake_github, fake_evals, **env))
+    h.no_traceback(result)
+    return result
+
+
 def test_a_regression_gate_trips_fails_the_status_and_exits_1(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
-    seed(fake_github, fake_evals)
-    fake_evals.add_baseline_runs(published("p-alpha", succeeded=True, count=10))
-    fake_evals.add_baseline_runs(published("p-beta", succeeded=True, count=10))
+    seeded(
+        fake_github,
+        fake_evals,
+        published("p-alpha", succeeded=True, count=10),
+        published("p-beta", succeeded=True, count=10),
+    )
     fake_evals.script("p-alpha", [{"status": "completed", "report": DNF}])
-    env = h.environment(
+    result = run(
         tmp_path,
         fake_github,
         fake_evals,
@@ -46,8 +72,6 @@ def test_a_regression_gate_trips_fails_the_status_and_exits_1(
         EVALS_REPEATS="3",
         EVALS_FAIL_ON_REGRESSION="true",
     )
-    result = h.run_cli(env)
-    h.no_traceback(result)
     assert result.code == 1, result.log
     # exactly one ::error:: for the one tripped prompt, with its numbers
     assert errors(result.stdout) == [
@@ -75,13 +99,9 @@ def test_a_regression_gate_trips_fails_the_status_and_exits_1(
 def test_without_the_gate_the_same_regression_exits_0(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
-    seed(fake_github, fake_evals)
-    fake_evals.add_baseline_runs(published("p-alpha", succeeded=True, count=10))
+    seeded(fake_github, fake_evals, published("p-alpha", succeeded=True, count=10))
     fake_evals.script("p-alpha", [{"status": "completed", "report": DNF}])
-    env = h.environment(
-        tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID="p-alpha", EVALS_REPEATS="3"
-    )
-    result = h.run_cli(env)
+    result = run(tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID="p-alpha", EVALS_REPEATS="3")
     assert result.code == 0, result.log
     assert result.outputs["verdict"] == "regressed"
     assert result.outputs["gates"] == "none"
@@ -91,12 +111,9 @@ def test_without_the_gate_the_same_regression_exits_0(
 def test_only_the_inconclusive_prompt_gets_extra_runs(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
-    seed(fake_github, fake_evals)
-    fake_evals.add_baseline_runs(published("p-alpha", succeeded=True, count=10))
     # p-beta: half its baseline passed; its runs all pass, so 2/2 vs 5/10 cannot be told apart
-    fake_evals.add_baseline_runs(published("p-beta", succeeded=True, count=5))
-    fake_evals.add_baseline_runs(published("p-beta", succeeded=False, count=5))
-    env = h.environment(
+    seeded(fake_github, fake_evals, published("p-alpha", succeeded=True, count=10), *SPLIT_BETA)
+    result = run(
         tmp_path,
         fake_github,
         fake_evals,
@@ -104,8 +121,6 @@ def test_only_the_inconclusive_prompt_gets_extra_runs(
         EVALS_REPEATS="2",
         EVALS_MAX_REPEATS="5",
     )
-    result = h.run_cli(env)
-    h.no_traceback(result)
     assert result.code == 0, result.log
     assert started(fake_evals, "p-alpha") == [1, 2]  # unchanged after its two runs
     # inconclusive at 2, 3 and 4 runs; at 5 (max-repeats) 5/5 vs 5/10 is a significant rise
@@ -120,11 +135,8 @@ def test_only_the_inconclusive_prompt_gets_extra_runs(
 def test_the_budget_stops_the_extra_runs_and_the_comment_says_so(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
-    seed(fake_github, fake_evals)
-    fake_evals.add_baseline_runs(published("p-alpha", succeeded=True, count=10))
-    fake_evals.add_baseline_runs(published("p-beta", succeeded=True, count=5))
-    fake_evals.add_baseline_runs(published("p-beta", succeeded=False, count=5))
-    env = h.environment(
+    seeded(fake_github, fake_evals, published("p-alpha", succeeded=True, count=10), *SPLIT_BETA)
+    result = run(
         tmp_path,
         fake_github,
         fake_evals,
@@ -133,8 +145,6 @@ def test_the_budget_stops_the_extra_runs_and_the_comment_says_so(
         EVALS_MAX_REPEATS="5",
         EVALS_BUDGET_USD="0.5",
     )
-    result = h.run_cli(env)
-    h.no_traceback(result)
     assert result.code == 0, result.log
     # 0.12 a run: four planned runs cost 0.48; p-beta's third brings it to 0.60 ≥ 0.50
     assert started(fake_evals, "p-alpha") == [1, 2]
@@ -152,15 +162,14 @@ def test_the_budget_stops_the_extra_runs_and_the_comment_says_so(
 def test_runs_from_pull_requests_are_not_a_baseline_with_our_server(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
-    seed(fake_github, fake_evals)
     # newest first: ten DNF runs from a pull request, then ten passing default-branch runs
-    fake_evals.add_baseline_runs(published("p-alpha", succeeded=False, count=10, pr=7))
-    fake_evals.add_baseline_runs(published("p-alpha", succeeded=True, count=10))
-    env = h.environment(
-        tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID="p-alpha", EVALS_REPEATS="3"
+    seeded(
+        fake_github,
+        fake_evals,
+        published("p-alpha", succeeded=False, count=10, pr=7),
+        published("p-alpha", succeeded=True, count=10),
     )
-    result = h.run_cli(env)
-    h.no_traceback(result)
+    result = run(tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID="p-alpha", EVALS_REPEATS="3")
     assert result.code == 0, result.log
     listings = [r for r in fake_evals.requests if r.method == "GET" and r.path == "/api/v1/runs"]
     assert [r.query.get("branch") for r in listings] == ["default"]
@@ -172,9 +181,8 @@ def test_runs_from_pull_requests_are_not_a_baseline_with_our_server(
 def test_the_managed_service_is_not_asked_for_a_branch(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
-    seed(fake_github, fake_evals)
-    fake_evals.add_baseline_runs(published("p-alpha", succeeded=True, count=12))
-    env = h.environment(
+    seeded(fake_github, fake_evals, published("p-alpha", succeeded=True, count=12))
+    result = run(
         tmp_path,
         fake_github,
         fake_evals,
@@ -182,7 +190,6 @@ def test_the_managed_service_is_not_asked_for_a_branch(
         EVALS_REPEATS="2",
         EVALS_BASELINE_RUNS="4",
     )
-    result = h.run_cli(env)
     assert result.code == 0, result.log
     listings = [r for r in fake_evals.requests if r.method == "GET" and r.path == "/api/v1/runs"]
     assert [r.query.get("branch") for r in listings] == [None]
