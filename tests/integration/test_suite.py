@@ -35,6 +35,15 @@ def seed(github: FakeGitHub | None, evals: FakeEvals) -> None:
         evals.add_prompt(prompt_id=prompt_id, title=title, text="Open {{url}}.")
 
 
+def run(
+    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals, **env: str
+) -> h.Result:
+    """The real CLI with these inputs; it never ends in a traceback."""
+    result = h.run_cli(h.environment(tmp_path, fake_github, fake_evals, **env))
+    h.no_traceback(result)
+    return result
+
+
 def overlaps(runs: list[dict[str, Any]]) -> list[tuple[str, str]]:
     """Pairs of runs of the same prompt that were in flight at the same time."""
     found = []
@@ -52,7 +61,7 @@ def test_three_prompts_three_repeats_one_comment_three_statuses(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
     seed(fake_github, fake_evals)
-    env = h.environment(
+    result = run(
         tmp_path,
         fake_github,
         fake_evals,
@@ -62,8 +71,6 @@ def test_three_prompts_three_repeats_one_comment_three_statuses(
         EVALS_RESULTS_FILE=str(tmp_path / "results.json"),
         EVALS_JUNIT_FILE=str(tmp_path / "junit.xml"),
     )
-    result = h.run_cli(env)
-    h.no_traceback(result)
     assert result.code == 0, result.log
     runs = fake_evals.runs
     assert len(runs) == 9
@@ -111,10 +118,7 @@ def test_runs_of_one_prompt_overlap_when_the_server_advertises_it(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
     seed(fake_github, fake_evals)
-    env = h.environment(
-        tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID="p-alpha", EVALS_REPEATS="3"
-    )
-    result = h.run_cli(env)
+    result = run(tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID="p-alpha", EVALS_REPEATS="3")
     assert result.code == 0, result.log
     assert len(fake_evals.runs) == 3
     assert overlaps(fake_evals.runs) != []
@@ -125,11 +129,9 @@ def test_a_failed_run_is_retried_once_as_a_new_attempt(
 ) -> None:
     seed(fake_github, fake_evals)
     fake_evals.script("p-beta", [{"status": "failed", "failureReason": "sandbox crashed"}])
-    env = h.environment(
+    result = run(
         tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID="p-alpha,p-beta", EVALS_REPEATS="2"
     )
-    result = h.run_cli(env)
-    h.no_traceback(result)
     beta = [r for r in fake_evals.runs if r["promptId"] == "p-beta"]
     # two planned runs, each retried once: four attempts, never a fifth
     assert sorted(r["body"]["context"]["attempt"] for r in beta) == [1, 2, 3, 4]
@@ -149,7 +151,7 @@ def test_the_deadline_cuts_the_suite(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
     seed(fake_github, fake_evals)
-    env = h.environment(
+    result = run(
         tmp_path,
         fake_github,
         fake_evals,
@@ -157,8 +159,6 @@ def test_the_deadline_cuts_the_suite(
         EVALS_REPEATS="2",
         EVALS_WAIT_TIMEOUT_MINUTES="0.02",
     )
-    result = h.run_cli(env)
-    h.no_traceback(result)
     assert result.code == 0, result.log
     doc = valid(result.outputs["results-json"])
     for prompt in doc["prompts"]:
@@ -174,7 +174,7 @@ def test_budget_stops_new_runs(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
     seed(fake_github, fake_evals)
-    env = h.environment(
+    result = run(
         tmp_path,
         fake_github,
         fake_evals,
@@ -182,7 +182,6 @@ def test_budget_stops_new_runs(
         EVALS_REPEATS="5",
         EVALS_BUDGET_USD="0.3",
     )
-    result = h.run_cli(env)
     assert result.code == 0, result.log
     # 0.12 a run: the third brings the cost to 0.36 ≥ 0.30, so no fourth starts
     assert len(fake_evals.runs) == 3
@@ -201,10 +200,9 @@ def test_status_context_gives_one_status_with_the_worst_state(
     seed(fake_github, fake_evals)
     dnf = {**DEFAULT_REPORT, "outcome": "failed", "keyFinding": "stuck on login"}
     fake_evals.script("p-gamma", [{"status": "completed", "report": dnf}])
-    env = h.environment(
+    result = run(
         tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID=IDS, EVALS_STATUS_CONTEXT="evals/all"
     )
-    result = h.run_cli(env)
     assert result.code == 0, result.log
     statuses = fake_github.statuses(h.HEAD_SHA)
     assert {s["context"] for s in statuses} == {"evals/all"}
@@ -271,9 +269,7 @@ def test_bad_suite_inputs_exit_2_without_a_call(
     expected: str,
 ) -> None:
     seed(fake_github, fake_evals)
-    env = h.environment(tmp_path, fake_github, fake_evals, **variables)
-    result = h.run_cli(env)
-    h.no_traceback(result)
+    result = run(tmp_path, fake_github, fake_evals, **variables)
     assert result.code == 2
     assert expected in result.log
     assert fake_evals.requests == []
@@ -283,7 +279,7 @@ def test_bad_suite_inputs_exit_2_without_a_call(
 def test_every_suite_problem_is_reported_at_once(
     tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals
 ) -> None:
-    env = h.environment(
+    result = run(
         tmp_path,
         fake_github,
         fake_evals,
@@ -292,7 +288,6 @@ def test_every_suite_problem_is_reported_at_once(
         EVALS_CONCURRENCY="0",
         EVALS_MIN_SCORE="abc",
     )
-    result = h.run_cli(env)
     assert result.code == 2
     errors = [line for line in result.log.splitlines() if line.startswith("::error")]
     assert len(errors) == 4, errors
@@ -303,10 +298,7 @@ def test_start_faults_are_still_retried_inside_a_suite(
 ) -> None:
     seed(fake_github, fake_evals)
     fake_evals.start_faults([Fault(status=503)])
-    env = h.environment(
-        tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID="p-alpha", EVALS_REPEATS="2"
-    )
-    result = h.run_cli(env)
+    result = run(tmp_path, fake_github, fake_evals, EVALS_PROMPT_ID="p-alpha", EVALS_REPEATS="2")
     assert result.code == 0, result.log
     assert len(fake_evals.runs) == 2
 
@@ -337,7 +329,7 @@ def test_a_key_the_server_echoes_reaches_no_file_output_status_or_comment(
     fake_evals.script("p-beta", [{"status": "failed", "failureReason": leak}])
     results_file = tmp_path / "out" / "results.json"
     junit_file = tmp_path / "out" / "junit.xml"
-    env = h.environment(
+    result = run(
         tmp_path,
         fake_github,
         fake_evals,
@@ -345,7 +337,6 @@ def test_a_key_the_server_echoes_reaches_no_file_output_status_or_comment(
         EVALS_RESULTS_FILE=str(results_file),
         EVALS_JUNIT_FILE=str(junit_file),
     )
-    result = h.run_cli(env)
     assert result.code == 1, result.log
     h.assert_no_secrets(result, DEFAULT_API_KEY, github=fake_github)
     for written in (results_file, junit_file):

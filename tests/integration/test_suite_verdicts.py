@@ -11,7 +11,7 @@ import pytest
 from tests.fakes.evals import DEFAULT_REPORT, FakeEvals
 from tests.fakes.github import FakeGitHub
 from tests.integration import helpers as h
-from tests.integration.test_suite import seed, valid
+from tests.integration.test_suite import run, seed, valid
 
 DNF = {**DEFAULT_REPORT, "outcome": "failed", "score": 20, "grade": "F"}
 
@@ -43,15 +43,6 @@ def seeded(fake_github: FakeGitHub, fake_evals: FakeEvals, *baselines: list[Any]
     seed(fake_github, fake_evals)
     for runs in baselines:
         fake_evals.add_baseline_runs(runs)
-
-
-def run(
-    tmp_path: pathlib.Path, fake_github: FakeGitHub, fake_evals: FakeEvals, **env: str
-) -> h.Result:
-    """The real CLI with these inputs; it never ends in a traceback."""
-    result = h.run_cli(h.environment(tmp_path, fake_github, fake_evals, **env))
-    h.no_traceback(result)
-    return result
 
 
 def test_a_regression_gate_trips_fails_the_status_and_exits_1(
